@@ -1,0 +1,70 @@
+package jail
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestValidFileName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"main.py", true}, {"pkg/helper.py", true}, {"a/b/c.js", true},
+		{"", false}, {"/etc/passwd", false}, {"../x", false}, {"a/../../x", false}, {"..", false},
+		{".", false}, {"a//b", false}, {"a/./b", false}, {"a/", false}, {"x\x00y", false},
+		{string(make([]byte, 256)), false},
+	} {
+		err := ValidFileName(tc.name)
+		if (err == nil) != tc.ok {
+			t.Errorf("ValidFileName(%q) = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, ErrInvalidSpec) {
+			t.Errorf("ValidFileName(%q) error %v does not wrap ErrInvalidSpec", tc.name, err)
+		}
+	}
+}
+
+func TestSpecValidate(t *testing.T) {
+	good := func() Spec {
+		return Spec{Rootfs: Rootfs{Path: "/r"}, Argv: []string{"/usr/bin/python3"},
+			Limits: DefaultLimits(), Seccomp: &specs.LinuxSeccomp{}}
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*Spec)
+		ok     bool
+	}{
+		{"good", func(*Spec) {}, true},
+		{"relative rootfs", func(s *Spec) { s.Rootfs.Path = "r" }, false},
+		{"no argv", func(s *Spec) { s.Argv = nil }, false},
+		{"relative argv0", func(s *Spec) { s.Argv = []string{"python3"} }, false},
+		{"no seccomp", func(s *Spec) { s.Seccomp = nil }, false},
+		{"bad env", func(s *Spec) { s.Env = []string{"NOEQUALS"} }, false},
+		{"duplicate file", func(s *Spec) { s.Files = []File{{Name: "a"}, {Name: "a"}} }, false},
+		{"zero wall", func(s *Spec) { s.Limits.Wall = 0 }, false},
+		{"tiny memory", func(s *Spec) { s.Limits.Memory = 1 << 20 }, false},
+		{"negative output", func(s *Spec) { s.Limits.Output = -1 }, false},
+		{"huge wall", func(s *Spec) { s.Limits.Wall = 25 * time.Hour }, false},
+		{"too few pids", func(s *Spec) { s.Limits.Pids = 1 }, false},
+	} {
+		s := good()
+		tc.mutate(&s)
+		if err := s.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+func TestDefaultLimitsAreTheSeeds(t *testing.T) {
+	l := DefaultLimits()
+	if l.Wall != 5*time.Second || l.Memory != 128<<20 || l.CPUs != 1 || l.Pids != 64 || l.Output != 1<<20 || l.Tmp != 64<<20 {
+		t.Errorf("DefaultLimits() = %+v, want wall 5s, memory 128MiB, 1 cpu, 64 pids, 1MiB output, 64MiB tmp", l)
+	}
+	if err := l.Validate(); err != nil {
+		t.Errorf("defaults invalid: %v", err)
+	}
+}

@@ -1,0 +1,57 @@
+package policy
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/jaild/jaild/jail"
+)
+
+func TestDefaultSeccompAllowsNothingForbidden(t *testing.T) {
+	p := DefaultSeccomp()
+	if p.DefaultAction != specs.ActErrno || p.DefaultErrnoRet == nil || *p.DefaultErrnoRet != 1 {
+		t.Errorf("default action %s errno %v, want SCMP_ACT_ERRNO with EPERM", p.DefaultAction, p.DefaultErrnoRet)
+	}
+	if len(p.Architectures) != 0 {
+		t.Errorf("architectures %v, want none (native only)", p.Architectures)
+	}
+	for _, rule := range p.Syscalls {
+		if rule.Action != specs.ActAllow {
+			continue
+		}
+		for _, name := range rule.Names {
+			if slices.Contains(ForbiddenSyscalls, name) {
+				t.Errorf("forbidden syscall %s is allowed", name)
+			}
+			if (name == "clone" || name == "personality") && len(rule.Args) == 0 {
+				t.Errorf("%s allowed without an argument filter", name)
+			}
+		}
+	}
+}
+
+func TestCommand(t *testing.T) {
+	for _, tc := range []struct {
+		lang  jail.Language
+		entry string
+		args  []string
+		want  []string
+		ok    bool
+	}{
+		{jail.Python, "main.py", []string{"a"}, []string{"/usr/bin/python3", "-B", "-E", "-s", "/work/main.py", "a"}, true},
+		{jail.Node, "src/index.js", nil, []string{"/usr/bin/python3", "/work/src/index.js"}, true},
+		{jail.Python, "../x.py", nil, nil, false},
+		{"ruby", "main.rb", nil, nil, false},
+	} {
+		got, err := Command(tc.lang, "/usr/bin/python3", tc.entry, tc.args)
+		if (err == nil) != tc.ok || (tc.ok && !reflect.DeepEqual(got, tc.want)) {
+			t.Errorf("Command(%s, %s) = %v, %v; want %v ok=%v", tc.lang, tc.entry, got, err, tc.want, tc.ok)
+		}
+	}
+	if _, err := Command(jail.Python, "python3", "main.py", nil); err == nil {
+		t.Error("relative interpreter accepted")
+	}
+}
