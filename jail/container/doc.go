@@ -1,0 +1,11 @@
+// Package container is the libcontainer-backed jail.Runner: every Run
+// creates a fresh container (user, PID, mount, network, IPC, UTS and cgroup
+// namespaces; memory, CPU and pids limits; seccomp; no capabilities;
+// read-only rootfs; size-capped tmpfs for /tmp and the work dir), waits for
+// it under wall and CPU budgets, reads the verdict from the kernel's own
+// accounting and destroys everything it made.
+//
+// It needs cgo and must be built with -tags seccomp; binaries that use it
+// must call Init first thing in main (and test binaries in TestMain),
+// because libcontainer re-executes /proc/self/exe as "init" inside the jail.
+package container

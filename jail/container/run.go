@@ -1,0 +1,201 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+
+	"github.com/jaild/jaild/jail"
+)
+
+// run is one live jail and the stack of steps that undo it.
+type run struct {
+	id      string
+	spec    *jail.Spec
+	runner  *Runner
+	ct      *libcontainer.Container
+	process *libcontainer.Process
+	stdout  *capture
+	stderr  *capture
+	readers []*os.File // parent ends of stdout/stderr, closed at teardown
+	cg      cgroupFiles
+	started time.Time
+	undo    []func() error
+}
+
+func (j *run) push(f func() error) { j.undo = append(j.undo, f) }
+
+// teardown runs the undo stack in reverse, once, and joins the errors.
+func (j *run) teardown() error {
+	var errs []error
+	for i := len(j.undo) - 1; i >= 0; i-- {
+		errs = append(errs, j.undo[i]())
+	}
+	j.undo = nil
+	return errors.Join(errs...)
+}
+
+// destroy kills whatever is left of the jail and removes its cgroups and
+// libcontainer state. Killing PID 1 of the jail's PID namespace makes the
+// kernel kill every other process in it.
+func (j *run) destroy() error {
+	_ = j.ct.Signal(unix.SIGKILL)
+	if j.process != nil {
+		_, _ = j.process.Wait() // reap, if wait() has not already
+	}
+	if err := j.ct.Destroy(); err != nil {
+		return fmt.Errorf("destroy container: %w", err)
+	}
+	return nil
+}
+
+// launch starts the script with its stdio on pipes the runner drains.
+func (j *run) launch() error {
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("create stdin pipe: %w", err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		return fmt.Errorf("create stdout pipe: %w", err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		outR.Close()
+		outW.Close()
+		return fmt.Errorf("create stderr pipe: %w", err)
+	}
+	j.readers = []*os.File{outR, errR}
+	j.push(func() error {
+		inW.Close()
+		outR.Close()
+		errR.Close()
+		return nil
+	})
+	j.process = &libcontainer.Process{
+		Args:   j.spec.Argv,
+		Env:    j.spec.Env,
+		Cwd:    jail.WorkDir,
+		Stdin:  inR,
+		Stdout: outW,
+		Stderr: errW,
+		Init:   true,
+	}
+	err = j.ct.Run(j.process)
+	// The jail holds its own copies now; ours must go so EOF can arrive.
+	inR.Close()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		j.process = nil
+		return fmt.Errorf("start jail: %w", err)
+	}
+	j.started = time.Now()
+	limit := j.spec.Limits.Output
+	j.stdout = newCapture(outR, limit, j.notifier(jail.Stdout))
+	j.stderr = newCapture(errR, limit, j.notifier(jail.Stderr))
+	go func() {
+		_, _ = inW.Write(j.spec.Stdin) // EPIPE when the script never reads: fine
+		inW.Close()
+	}()
+	st, err := j.ct.State()
+	if err != nil {
+		return fmt.Errorf("read jail state: %w", err)
+	}
+	j.cg = cgroupFiles{v2: j.runner.mode.v2, paths: st.CgroupPaths}
+	return nil
+}
+
+// notifier adapts Spec.Output for one stream; nil when unset.
+func (j *run) notifier(s jail.Stream) func([]byte) {
+	if j.spec.Output == nil {
+		return nil
+	}
+	return func(p []byte) { j.spec.Output(s, p) }
+}
+
+type exitInfo struct {
+	ps  *os.ProcessState
+	err error
+}
+
+// wait supervises the jail until its main process exits, enforcing the
+// wall and CPU budgets and ctx, then collects usage and output.
+func (j *run) wait(ctx context.Context) jail.Result {
+	l := j.spec.Limits
+	exited := make(chan exitInfo, 1)
+	go func() {
+		ps, err := j.process.Wait()
+		exited <- exitInfo{ps, err}
+	}()
+	wall := time.NewTimer(l.Wall - time.Since(j.started))
+	defer wall.Stop()
+	tick := time.NewTicker(cpuPoll(l.CPUTime))
+	defer tick.Stop()
+
+	reason := killNone
+	kill := func(why killReason) {
+		if reason == killNone {
+			reason = why
+			_ = j.cg.unthrottle()
+			_ = j.ct.Signal(unix.SIGKILL)
+		}
+	}
+	var ex exitInfo
+loop:
+	for {
+		select {
+		case ex = <-exited:
+			break loop
+		case <-wall.C:
+			kill(killWall)
+		case <-tick.C:
+			if cpu, err := j.cg.cpu(); err == nil && cpu >= l.CPUTime {
+				kill(killCPU)
+			}
+		case <-ctx.Done():
+			kill(killCancel)
+		}
+	}
+	res := jail.Result{Wall: time.Since(j.started), RootfsDigest: j.spec.Rootfs.Digest}
+	// Usage must be read before the cgroup is destroyed.
+	u, uerr := j.cg.read()
+	res.CPU, res.MemoryPeak = u.cpu, u.peak
+	_ = j.ct.Signal(unix.SIGKILL) // nothing may outlive the main process
+	res.Status, res.ExitCode, res.Signal = verdict(ex.ps, reason, u.oomKills, u.cpu >= l.CPUTime)
+	j.collectOutput(&res)
+	switch {
+	case reason == killCancel:
+		res.Status, res.ExitCode, res.Error = jail.StatusInternalError, -1, fmt.Sprintf("run cancelled: %v", context.Cause(ctx))
+	case ex.ps == nil:
+		res.Status, res.Error = jail.StatusInternalError, fmt.Sprintf("wait for jail: %v", ex.err)
+	case uerr != nil:
+		res.Status, res.Error = jail.StatusInternalError, fmt.Sprintf("read cgroup usage: %v", uerr)
+	}
+	return res
+}
+
+// collectOutput waits for EOF on both streams. Every process of the jail is
+// dead by now, so EOF comes at once; the deadline only guards against a
+// writer that escaped, which would be a bug worth an internal error.
+func (j *run) collectOutput(res *jail.Result) {
+	deadline := time.Now().Add(2 * time.Second)
+	for _, f := range j.readers {
+		_ = f.SetReadDeadline(deadline)
+	}
+	var err1, err2 error
+	res.Stdout, res.StdoutDropped, err1 = j.stdout.wait()
+	res.Stderr, res.StderrDropped, err2 = j.stderr.wait()
+	if err := errors.Join(err1, err2); err != nil {
+		res.Status, res.Error = jail.StatusInternalError, fmt.Sprintf("read output: %v", err)
+	}
+}

@@ -1,0 +1,185 @@
+package container
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/seccomp"
+
+	"github.com/jaild/jaild/jail"
+)
+
+// Config configures a Runner.
+type Config struct {
+	// StateDir is jaild's state directory. The runner keeps libcontainer
+	// state in StateDir/jails and each run's tmpfs in StateDir/work; both
+	// are owned by this runner and reaped by Reap.
+	StateDir string
+	// CgroupParent is the absolute cgroup path jails are created under,
+	// one child per jail. Default "/jaild".
+	CgroupParent string
+	// UIDBase and UIDCount give the host uid/gid range jail root is mapped
+	// into, one id per concurrent jail. Defaults 2000000000 and 65536,
+	// far above any uid a distribution or systemd hands out.
+	UIDBase, UIDCount uint32
+	// Logger receives one debug line per jail built and torn down.
+	Logger *slog.Logger
+}
+
+// Info describes what the host gives jails.
+type Info struct {
+	CgroupVersion string `json:"cgroup_version"` // "v1" or "v2"
+	SwapAccounted bool   `json:"swap_accounted"`
+	Seccomp       bool   `json:"seccomp"`
+}
+
+// Runner is the libcontainer jail.Runner. It is safe for concurrent use.
+type Runner struct {
+	cfg   Config
+	ids   *idAllocator
+	mode  cgroupMode
+	log   *slog.Logger
+	jails string // libcontainer state root
+	work  string // per-run tmpfs mount points
+}
+
+var _ jail.Runner = (*Runner)(nil)
+
+// New checks the host can run jails and returns a Runner. Errors wrap
+// jail.ErrUnavailable with the reason.
+func New(cfg Config) (*Runner, error) {
+	if cfg.CgroupParent == "" {
+		cfg.CgroupParent = "/jaild"
+	}
+	if cfg.UIDBase == 0 {
+		cfg.UIDBase, cfg.UIDCount = 2000000000, 65536
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case os.Geteuid() != 0:
+		return nil, fmt.Errorf("%w: the runner needs root (it creates user namespaces mapped to other uids, cgroups and mounts)", jail.ErrUnavailable)
+	case !seccomp.Enabled:
+		return nil, fmt.Errorf("%w: built without seccomp support (build with cgo and -tags seccomp)", jail.ErrUnavailable)
+	case !filepath.IsAbs(cfg.StateDir) || !filepath.IsAbs(cfg.CgroupParent):
+		return nil, fmt.Errorf("%w: state dir and cgroup parent must be absolute", jail.ErrUnavailable)
+	}
+	mode, err := detectCgroups()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", jail.ErrUnavailable, err)
+	}
+	ids, err := newIDAllocator(cfg.UIDBase, cfg.UIDCount)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", jail.ErrUnavailable, err)
+	}
+	r := &Runner{cfg: cfg, ids: ids, mode: mode, log: cfg.Logger,
+		jails: filepath.Join(cfg.StateDir, "jails"), work: filepath.Join(cfg.StateDir, "work")}
+	for _, d := range []string{cfg.StateDir, r.jails, r.work} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nil, fmt.Errorf("%w: create %s: %w", jail.ErrUnavailable, d, err)
+		}
+	}
+	return r, nil
+}
+
+// Info reports the host's cgroup layout and seccomp support.
+func (r *Runner) Info() Info {
+	return Info{CgroupVersion: r.mode.String(), SwapAccounted: r.mode.swap, Seccomp: seccomp.Enabled}
+}
+
+// Run executes spec in a new jail and destroys the jail before returning.
+func (r *Runner) Run(ctx context.Context, spec jail.Spec) (jail.Result, error) {
+	res := jail.Result{Status: jail.StatusInternalError, ExitCode: -1, RootfsDigest: spec.Rootfs.Digest}
+	fail := func(err error) (jail.Result, error) {
+		res.Error = err.Error()
+		return res, err
+	}
+	if err := spec.Validate(); err != nil {
+		return fail(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	j, err := r.start(&spec)
+	if err != nil {
+		return fail(err)
+	}
+	out := j.wait(ctx)
+	if terr := j.teardown(); terr != nil {
+		r.log.Error("tear down jail", "jail_id", j.id, "err", terr)
+		if out.Status != jail.StatusInternalError {
+			out.Status, out.Error = jail.StatusInternalError, terr.Error()
+		}
+		return out, terr
+	}
+	if out.Status == jail.StatusInternalError {
+		return out, errors.New(out.Error)
+	}
+	return out, nil
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "j" + hex.EncodeToString(b)
+}
+
+// cgroupPath is where jail id's cgroup lives in every hierarchy.
+func (r *Runner) cgroupPath(id string) string {
+	return filepath.Join(r.cfg.CgroupParent, id)
+}
+
+func (r *Runner) start(spec *jail.Spec) (*run, error) {
+	j := &run{id: newID(), spec: spec, runner: r}
+	ok := false
+	defer func() {
+		if !ok {
+			if err := j.teardown(); err != nil {
+				r.log.Error("roll back jail", "jail_id", j.id, "err", err)
+			}
+		}
+	}()
+	hostID, err := r.ids.get()
+	if err != nil {
+		return nil, err
+	}
+	j.push(func() error { r.ids.put(hostID); return nil })
+
+	workDir := filepath.Join(r.work, j.id)
+	j.push(func() error { return removeWorkDir(workDir) })
+	if err := makeWorkDir(workDir, hostID, spec.Limits.Tmp, spec.Files); err != nil {
+		return nil, err
+	}
+	cfg, err := buildConfig(jailParams{id: j.id, spec: spec, hostID: hostID,
+		workDir: workDir, cgroup: r.cgroupPath(j.id), mode: r.mode})
+	if err != nil {
+		return nil, err
+	}
+	ct, err := libcontainer.Create(r.jails, j.id, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create container: %w", err)
+	}
+	j.ct = ct
+	j.push(j.destroy)
+	if err := j.launch(); err != nil {
+		return nil, err
+	}
+	ok = true
+	r.log.Debug("jail started", "jail_id", j.id, "host_uid", hostID)
+	return j, nil
+}
+
+// cpuPoll is how often the cgroup's CPU usage is compared to the budget: a
+// tenth of the budget, between 5 and 50 ms.
+func cpuPoll(budget time.Duration) time.Duration {
+	return min(max(budget/10, 5*time.Millisecond), 50*time.Millisecond)
+}
