@@ -1,0 +1,77 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/user"
+	"slices"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/jaild/jaild/daemon/api"
+)
+
+type callerKey struct{}
+
+// connContext reads the peer's credentials once per connection (like
+// tailscale's ipnserver) and carries them in every request's context.
+// TCP connections carry no credentials.
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return ctx
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return ctx
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil || credErr != nil {
+		return ctx
+	}
+	return context.WithValue(ctx, callerKey{}, &api.Caller{UID: cred.Uid, GID: cred.Gid, PID: cred.Pid})
+}
+
+// callerFrom returns the Unix peer of a request, or nil over TCP.
+func callerFrom(ctx context.Context) *api.Caller {
+	c, _ := ctx.Value(callerKey{}).(*api.Caller)
+	return c
+}
+
+// Authorizer decides whether a caller may use the API. c is nil for
+// connections over the loopback TCP listener, which the operator enabled
+// explicitly and which carry no identity.
+type Authorizer func(c *api.Caller) error
+
+// groupAuthorizer allows root and members of group (primary or
+// supplementary), the same people the socket's mode 0660 lets connect.
+// Over TCP it allows every caller: enabling the listener is that choice.
+func groupAuthorizer(group string) Authorizer {
+	gid := -1
+	if g, err := user.LookupGroup(group); err == nil {
+		gid, _ = strconv.Atoi(g.Gid)
+	}
+	return func(c *api.Caller) error {
+		if c == nil || c.UID == 0 {
+			return nil
+		}
+		if gid >= 0 && (int(c.GID) == gid || memberOf(c.UID, gid)) {
+			return nil
+		}
+		return fmt.Errorf("%w: uid %d is neither root nor in group %q", ErrForbidden, c.UID, group)
+	}
+}
+
+func memberOf(uid uint32, gid int) bool {
+	u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
+	if err != nil {
+		return false
+	}
+	gids, err := u.GroupIds()
+	return err == nil && slices.Contains(gids, strconv.Itoa(gid))
+}
