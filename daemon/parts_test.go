@@ -209,3 +209,32 @@ func TestLoopbackHost(t *testing.T) {
 	}
 	_ = net.IPv4len
 }
+
+// TestREADMEConfigLoads keeps the documented config file true.
+func TestREADMEConfigLoads(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```toml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README has no ```toml block")
+	}
+	p := filepath.Join(t.TempDir(), "jaild.toml")
+	if err := os.WriteFile(p, []byte(block), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := Default()
+	if err := c.LoadFile(p); err != nil {
+		t.Fatalf("README config: %v", err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("README config: %v", err)
+	}
+	d := Default()
+	d.MaxConcurrent = c.MaxConcurrent // the README shows a machine-specific value
+	if c != d {
+		t.Errorf("README config differs from Default():\n got %+v\nwant %+v", c, d)
+	}
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/jaild/jaild/daemon"
+	"github.com/jaild/jaild/jail/container"
+	"github.com/jaild/jaild/rootfs"
+)
+
+// cmdServe runs the daemon until SIGTERM or SIGINT.
+func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, error) {
+	cfg := daemon.Default()
+	fs := newFlagSet("serve", stderr)
+	configPath := fs.String("config", "", "TOML config file (flags override it)")
+	socket := fs.String("socket", cfg.Socket, "Unix socket to listen on")
+	stateDir := fs.String("state-dir", cfg.StateDir, "state directory (rootfs store, jail state, history)")
+	cgroupParent := fs.String("cgroup-parent", cfg.CgroupParent, "cgroup path jails are created under")
+	listenTCP := fs.String("listen-tcp", "", "also listen on this loopback TCP address, e.g. 127.0.0.1:7070")
+	maxConc := fs.Int("max-concurrent", cfg.MaxConcurrent, "jails running at once")
+	queue := fs.Int("queue-size", cfg.QueueSize, "requests waiting for a slot before 429")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := parse(fs, args); err != nil {
+		return 0, err
+	}
+	if fs.NArg() > 0 {
+		return 0, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *configPath != "" {
+		if err := cfg.LoadFile(*configPath); err != nil {
+			return 0, err
+		}
+	}
+	// Flags given on the command line override the file.
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "socket":
+			cfg.Socket = *socket
+		case "state-dir":
+			cfg.StateDir = *stateDir
+		case "cgroup-parent":
+			cfg.CgroupParent = *cgroupParent
+		case "listen-tcp":
+			cfg.ListenTCP = *listenTCP
+		case "max-concurrent":
+			cfg.MaxConcurrent = *maxConc
+		case "queue-size":
+			cfg.QueueSize = *queue
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		return 0, err
+	}
+	c := common{stateDir: cfg.StateDir, logLevel: *logLevel}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return 0, err
+	}
+	runner, err := container.New(container.Config{StateDir: cfg.StateDir, CgroupParent: cfg.CgroupParent, Logger: log})
+	if err != nil {
+		return 0, err
+	}
+	if _, err := runner.Reap(); err != nil {
+		log.Error("reap leftover jails", "err", err)
+	}
+	store, err := rootfs.Open(filepath.Join(cfg.StateDir, "rootfs"))
+	if err != nil {
+		return 0, err
+	}
+	info := runner.Info()
+	srv, err := daemon.New(daemon.Options{Config: cfg, Runner: runner, Images: store, Logger: log,
+		Version: version, Host: daemon.HostInfo{CgroupVersion: info.CgroupVersion, Seccomp: info.Seccomp}})
+	if err != nil {
+		return 0, err
+	}
+	lns, err := listen(cfg)
+	if err != nil {
+		return 0, err
+	}
+	defer removeSocket(cfg.Socket)
+	log.Info("jaild serving", "socket", cfg.Socket, "tcp", cfg.ListenTCP, "state_dir", cfg.StateDir,
+		"max_concurrent", cfg.MaxConcurrent, "queue_size", cfg.QueueSize, "cgroup", info.CgroupVersion, "version", version)
+	if err := srv.Serve(ctx, lns...); err != nil {
+		return 0, err
+	}
+	return 0, nil
+}
+
+func listen(cfg daemon.Config) ([]net.Listener, error) {
+	ux, err := daemon.ListenUnix(cfg.Socket, cfg.SocketGroup)
+	if err != nil {
+		return nil, err
+	}
+	lns := []net.Listener{ux}
+	if cfg.ListenTCP != "" {
+		tcp, err := daemon.ListenTCP(cfg.ListenTCP)
+		if err != nil {
+			ux.Close()
+			removeSocket(cfg.Socket)
+			return nil, err
+		}
+		lns = append(lns, tcp)
+	}
+	return lns, nil
+}
+
+func removeSocket(path string) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(os.Stderr, "jaild: remove socket: %v\n", err)
+	}
+}
