@@ -104,6 +104,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+api.PathRun+"{id}", s.handleGet)
 	mux.HandleFunc("GET "+api.PathInfo, s.handleInfo)
 	mux.HandleFunc("GET "+api.PathHealth, s.handleHealth)
+	mux.HandleFunc("POST "+api.PathEvals, s.handleEval)
+	mux.HandleFunc("GET "+api.PathEval+"{id}", s.handleGetEval)
+	s.pistonRoutes(mux)
 	return s.guard(mux)
 }
 
@@ -134,6 +137,7 @@ func (s *Server) guard(next *http.ServeMux) http.Handler {
 
 func (s *Server) notRouted(w http.ResponseWriter, r *http.Request) {
 	known := r.URL.Path == api.PathRuns || r.URL.Path == api.PathInfo || r.URL.Path == api.PathHealth ||
+		r.URL.Path == api.PathEvals || pistonPath(r.URL.Path) ||
 		(strings.HasPrefix(r.URL.Path, api.PathRun) && len(r.URL.Path) > len(api.PathRun) &&
 			!strings.Contains(r.URL.Path[len(api.PathRun):], "/"))
 	if known {
