@@ -37,7 +37,11 @@ function child() {
   const fd = 3;
   try { fs.writeFileSync('/proc/self/oom_score_adj', '1000'); } catch (e) { /* best effort */ }
 
+  const fstat = fs.fstatSync;
   const report = (m) => {
+    // How far this case's output reaches, so that the parent can
+    // attribute output to cases however the reports arrive.
+    try { m.out = fstat(1).size; m.err = fstat(2).size; } catch (e) { /* keep going */ }
     const b = Buffer.from(stringify(m) + '\n');
     let off = 0;
     while (off < b.length) off += writeSync(fd, b, off);
@@ -138,9 +142,10 @@ class Parent {
     writeAll(1, Buffer.from(this.nonce + ' ' + JSON.stringify(frame) + '\n'));
   }
 
-  readOut(file, start) {
+  readOut(file, start, upto) {
     let end;
     try { end = fs.statSync(file).size; } catch (e) { return [Buffer.alloc(0), 0, start]; }
+    if (Number.isInteger(upto) && upto >= start && upto < end) end = upto;
     const n = Math.max(0, end - start);
     const keep = Math.min(n, this.cap);
     const buf = Buffer.alloc(keep);
@@ -154,8 +159,10 @@ class Parent {
 
   outputs(frame, out, err, offs) {
     let so, sd, se, ed;
-    [so, sd, offs[0]] = this.readOut(out, offs[0]);
-    [se, ed, offs[1]] = this.readOut(err, offs[1]);
+    [so, sd, offs[0]] = this.readOut(out, offs[0], frame.out);
+    [se, ed, offs[1]] = this.readOut(err, offs[1], frame.err);
+    delete frame.out;
+    delete frame.err;
     frame.stdout = so.toString('base64');
     frame.stderr = se.toString('base64');
     frame.stdout_dropped = sd;
@@ -178,16 +185,19 @@ class Parent {
     while (i < this.cases.length) i = await this.session(i);
   }
 
+  // Runs cases from start in one worker and emits their frames once the
+  // worker is gone, so that a report it sends twice (a forged one and the
+  // real one) or out of order taints every case it reported.
   session(start) {
     return new Promise((resolve) => {
       const out = path.join(this.tmp, 'out' + start);
       const err = path.join(this.tmp, 'err' + start);
       const fo = fs.openSync(out, 'w');
       const fe = fs.openSync(err, 'w');
-      const todo = this.cases.map((c, k) => ({ c, k })).filter(({ k }) => k >= start);
       const body = JSON.stringify({
         entrypoint: this.ctl.entrypoint,
-        cases: todo.map(({ c, k }) => ({ index: k, function: c.function, args: c.args || [], kwargs: c.kwargs || {} })),
+        cases: this.cases.map((c, k) => ({ index: k, function: c.function, args: c.args || [], kwargs: c.kwargs || {} }))
+          .filter((c) => c.index >= start),
       });
       let t0 = Date.now();
       const p = cp.spawn(process.execPath, [HARNESS, 'child'], { cwd: WORK, stdio: ['pipe', fo, fe, 'pipe'] });
@@ -196,59 +206,84 @@ class Parent {
       p.stdin.on('error', () => {});
       p.stdin.end(body);
       const offs = [0, 0];
+      const frames = [];
       let i = start;
       let buf = Buffer.alloc(0);
-      let over = false;
+      let answered = false; // every case of the session reported
+      let over = false; // no further case frames
+      let tainted = null;
       let weKilled = false;
-      let pending = null; // frame waiting for the worker to be reaped
       let timer = null;
-      const end = (frame) => {
-        over = true;
-        clearTimeout(timer);
-        pending = frame;
+      const kill = () => {
         if (p.exitCode === null && p.signalCode === null) {
           weKilled = true;
           p.kill('SIGKILL');
         }
       };
-      const arm = () => {
-        clearTimeout(timer);
-        if (i >= this.cases.length) return;
-        const left = t0 + this.cases[i].wall_ms - Date.now();
-        timer = setTimeout(() => end({ case: i, kind: 'timeout', wall_ms: Date.now() - t0 }), Math.max(0, left));
-      };
-      const ship = (frame) => {
+      const push = (frame) => {
         this.outputs(frame, out, err, offs);
-        this.emit(frame);
+        frames.push(frame);
         t0 = Date.now();
         i++;
       };
+      const arm = () => {
+        clearTimeout(timer);
+        const left = t0 + this.cases[Math.min(i, this.cases.length) - (answered ? 1 : 0)].wall_ms - Date.now();
+        timer = setTimeout(() => {
+          if (!over) push({ case: i, kind: 'timeout', wall_ms: Date.now() - t0 });
+          over = true;
+          kill();
+        }, Math.max(0, left));
+      };
+      const taint = (why) => {
+        if (tainted === null) tainted = why;
+        if (!over) push({ case: i, kind: 'protocol', wall_ms: Date.now() - t0 });
+        over = true;
+        kill();
+      };
       arm();
       p.stdio[3].on('data', (chunk) => {
-        if (over) return;
+        if (tainted !== null) return;
+        if (answered) { taint('the worker sent a report after its last case'); return; }
         buf = Buffer.concat([buf, chunk]);
         let nl;
         while (!over && (nl = buf.indexOf(10)) >= 0) {
           const line = buf.subarray(0, nl).toString();
           buf = buf.subarray(nl + 1);
           const frame = this.judge(line, i, Date.now() - t0);
-          if (frame.kind === 'protocol') { end(frame); return; }
-          ship(frame);
-          if (i >= this.cases.length) { end(null); return; }
+          if (frame === null) { taint('the worker broke the report protocol (a report out of order, twice or malformed)'); return; }
+          push(frame);
+          if (i >= this.cases.length) {
+            // Every case answered: the real worker exits right away. Wait
+            // for it until the last case's deadline and refuse anything
+            // more it sends, such as the real report after a forged one.
+            over = answered = true;
+            if (buf.length > 0) { taint('the worker sent a report after its last case'); return; }
+            t0 = Date.now() - (frames[frames.length - 1].wall_ms || 0);
+            arm();
+            return;
+          }
           arm();
         }
-        if (buf.length > 4 * VALUE_CAP) end({ case: i, kind: 'protocol', message: 'the worker wrote an oversized report', wall_ms: Date.now() - t0 });
+        if (buf.length > 4 * VALUE_CAP) taint('the worker wrote an oversized report');
       });
       p.on('close', (code, signal) => {
         clearTimeout(timer);
-        let frame = pending;
-        if (!over && i < this.cases.length) {
-          frame = { case: i, wall_ms: Date.now() - t0 };
+        if (!over) {
+          const frame = { case: i, wall_ms: Date.now() - t0 };
           this.died(frame, code, signal, weKilled);
+          push(frame);
         } else if (signal === 'SIGKILL' && !weKilled) {
           this.foreignKill = true;
         }
-        if (frame) ship(frame);
+        for (const f of frames) {
+          if (tainted !== null) {
+            delete f.value; delete f.type; delete f.traceback;
+            f.kind = 'protocol';
+            f.message = tainted;
+          }
+          this.emit(f);
+        }
         resolve(i);
       });
     });
@@ -260,11 +295,11 @@ class Parent {
     try { m = JSON.parse(line); } catch (e) { m = null; }
     if (m === null || typeof m !== 'object' || m.case !== i || typeof m.ok !== 'boolean' ||
         (m.ok && typeof m.value !== 'string')) {
-      frame.kind = 'protocol';
-      frame.message = 'the worker broke the report protocol';
-      return frame;
+      return null;
     }
     frame.cpu_ms = Number.isInteger(m.cpu_ms) && m.cpu_ms >= 0 ? m.cpu_ms : 0;
+    frame.out = m.out;
+    frame.err = m.err;
     if (m.ok) {
       frame.kind = 'return';
       frame.value = m.value;

@@ -33,7 +33,7 @@ def child():
     # Everything the child needs is bound before the submission runs, so
     # monkeypatching json or os afterwards cannot change how results are
     # encoded or where they go.
-    dumps, write, loads = json.dumps, os.write, json.loads
+    dumps, write, loads, fstat = json.dumps, os.write, json.loads, os.fstat
     import traceback, inspect, importlib.util
     fmt_exc = traceback.format_exception
     ctl = loads(sys.stdin.buffer.read())
@@ -53,6 +53,12 @@ def child():
                 stream.flush()
             except BaseException:
                 pass
+        try:
+            # How far this case's output reaches, so that the parent can
+            # attribute output to cases however the reports arrive.
+            msg["out"], msg["err"] = fstat(1).st_size, fstat(2).st_size
+        except OSError:
+            pass
         line = dumps(msg).encode() + b"\n"
         while line:
             line = line[write(fd, line):]
@@ -121,12 +127,15 @@ class Parent:
         line = self.nonce.encode() + b" " + json.dumps(frame, separators=(",", ":")).encode() + b"\n"
         _write_all(1, line)
 
-    def read_out(self, path, start):
-        """Return (kept bytes from start, dropped count, new end)."""
+    def read_out(self, path, start, upto=None):
+        """Return (kept bytes from start, dropped count, new end); upto,
+        the size the worker reported, bounds the case's share."""
         try:
             end = os.path.getsize(path)
         except OSError:
             return b"", 0, start
+        if isinstance(upto, int) and start <= upto < end:
+            end = upto
         n = max(0, end - start)
         keep = min(n, self.cap)
         with open(path, "rb") as f:
@@ -134,10 +143,10 @@ class Parent:
             data = f.read(keep)
         return data, n - len(data), end
 
-    def outputs(self, frame, out, err, offs):
+    def outputs(self, frame, out, err, offs, ends=(None, None)):
         import base64
-        so, sd, offs[0] = self.read_out(out, offs[0])
-        se, ed, offs[1] = self.read_out(err, offs[1])
+        so, sd, offs[0] = self.read_out(out, offs[0], ends[0])
+        se, ed, offs[1] = self.read_out(err, offs[1], ends[1])
         frame["stdout"] = base64.b64encode(so).decode()
         frame["stderr"] = base64.b64encode(se).decode()
         frame["stdout_dropped"] = sd
@@ -167,16 +176,18 @@ class Parent:
             i = self.session(i)
 
     def session(self, start):
-        import select, subprocess
+        """Run cases from start in one worker; emit their frames once the
+        worker is gone, so that a report it sends twice (a forged one and
+        the real one) or out of order taints every case it reported."""
+        import subprocess
         out = os.path.join(self.tmp, "out%d" % start)
         err = os.path.join(self.tmp, "err%d" % start)
         fo = open(out, "wb")
         fe = open(err, "wb")
         r, w = os.pipe()
-        todo = [dict(c, index=k) for k, c in enumerate(self.cases) if k >= start]
         body = json.dumps({"entrypoint": self.ctl["entrypoint"], "fd": w, "cases": [
-            {"index": c["index"], "function": c["function"], "args": c.get("args", []),
-             "kwargs": c.get("kwargs", {})} for c in todo]}).encode()
+            {"index": k, "function": c["function"], "args": c.get("args", []), "kwargs": c.get("kwargs", {})}
+            for k, c in enumerate(self.cases) if k >= start]}).encode()
         t0 = time.monotonic()
         p = subprocess.Popen([sys.executable, "-B", "-E", "-s", HARNESS, "child"], stdin=subprocess.PIPE,
                              stdout=fo, stderr=fe, pass_fds=(w,), cwd=WORK, close_fds=True)
@@ -188,53 +199,66 @@ class Parent:
             p.stdin.close()
         except OSError:
             pass
-        buf = b""
-        offs = [0, 0]
+        self.buf, self.eof = b"", False
+        frames, offs, tainted = [], [0, 0], None
         i = start
         while i < len(self.cases):
-            deadline = t0 + self.cases[i]["wall_ms"] / 1000.0
-            line = None
-            eof = False
-            while b"\n" not in buf:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                rd, _, _ = select.select([r], [], [], left)
-                if not rd:
-                    continue
-                chunk = os.read(r, 65536)
-                if not chunk:
-                    eof = True
-                    break
-                buf += chunk
-                if len(buf) > 4 * VALUE_CAP:
-                    break
-            if b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-            wall = int((time.monotonic() - t0) * 1000)
-            frame = {"case": i, "wall_ms": wall}
-            if line is None and not eof and len(buf) <= 4 * VALUE_CAP:
+            line = self.next_line(r, t0 + self.cases[i]["wall_ms"] / 1000.0)
+            frame = {"case": i, "wall_ms": int((time.monotonic() - t0) * 1000)}
+            if line is None and not self.eof and not self.overflow():
                 self.kill(p)
                 frame["kind"] = "timeout"
-            elif line is None:
-                if eof:
-                    rc = p.wait()
-                    self.died(frame, rc, p.pid)
-                else:
-                    self.kill(p)
-                    frame["kind"] = "protocol"
-                    frame["message"] = "the worker wrote an oversized report"
-            else:
-                self.judge(frame, line, i)
-            self.outputs(frame, out, err, offs)
-            self.emit(frame)
+            elif line is None and self.eof:
+                self.died(frame, p.wait(), p.pid)
+            elif line is None or not self.judge(frame, line, i):
+                tainted = "the worker broke the report protocol (a report out of order, twice or malformed)"
+                frame["kind"] = "protocol"
+            self.outputs(frame, out, err, offs, (frame.pop("out", None), frame.pop("err", None)))
+            frames.append(frame)
             t0 = time.monotonic()
             i += 1
             if frame["kind"] not in ("return", "raise"):
                 break
+        if tainted is None and frames[-1]["kind"] in ("return", "raise"):
+            # Every case answered: the real worker exits right away. Wait
+            # for it until the last case's deadline, and refuse anything
+            # more it sends, such as the real report after a forged one.
+            last = self.cases[i - 1]["wall_ms"] / 1000.0
+            while self.next_line(r, t0 + last) is not None or self.buf:
+                tainted = "the worker sent a report after its last case"
+                break
         self.kill(p)
         os.close(r)
+        for f in frames:
+            if tainted is not None:
+                for k in ("value", "type", "traceback"):
+                    f.pop(k, None)
+                f["kind"], f["message"] = "protocol", tainted
+            self.emit(f)
         return i
+
+    def overflow(self):
+        return len(self.buf) > 4 * VALUE_CAP
+
+    def next_line(self, r, deadline):
+        """One line from the worker, or None at the deadline, at EOF or when
+        it sends an oversized line."""
+        import select
+        while b"\n" not in self.buf and not self.eof and not self.overflow():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            rd, _, _ = select.select([r], [], [], left)
+            if not rd:
+                continue
+            chunk = os.read(r, 65536)
+            if not chunk:
+                self.eof = True
+            self.buf += chunk
+        if b"\n" not in self.buf:
+            return None
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
 
     def judge(self, frame, line, i):
         try:
@@ -243,23 +267,21 @@ class Parent:
         except ValueError:
             ok = False
         if not ok:
-            frame["kind"] = "protocol"
-            frame["message"] = "the worker broke the report protocol"
-            return
+            return False
         cpu = m.get("cpu_ms")
         frame["cpu_ms"] = cpu if isinstance(cpu, int) and cpu >= 0 else 0
+        frame["out"], frame["err"] = m.get("out"), m.get("err")
         if m["ok"]:
             if not isinstance(m.get("value"), str):
-                frame["kind"] = "protocol"
-                frame["message"] = "the worker broke the report protocol"
-                return
+                return False
             frame["kind"] = "return"
             frame["value"] = m["value"]
-            return
+            return True
         frame["kind"] = "raise"
         for k in ("type", "message", "traceback"):
             v = m.get(k)
             frame[k] = v[:VALUE_CAP] if isinstance(v, str) else ""
+        return True
 
     def kill(self, p):
         import signal
