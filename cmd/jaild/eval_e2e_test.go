@@ -122,7 +122,8 @@ func TestE2EEvalFunctionVerdicts(t *testing.T) {
 				cs, w = cases[:10], strings.TrimSuffix(want, ",cpu_limit")
 			}
 			t.Run(fmt.Sprintf("%s shared=%v", lang, shared), func(t *testing.T) {
-				r := d.eval(t, api.EvalRequest{Language: lang, Code: code, SharedJail: shared, Cases: cs})
+				r := d.eval(t, api.EvalRequest{Language: lang, Code: code, SharedJail: shared, Cases: cs,
+					Limits: &api.Limits{MemoryBytes: 64 << 20}})
 				if got := verdicts(r); got != w {
 					dump(t, r)
 					t.Fatalf("verdicts %s\nwant     %s", got, w)
@@ -155,5 +156,122 @@ func TestE2EEvalFunctionVerdicts(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+const pyStdio = `import ctypes, sys
+kind, x = sys.stdin.read().split()
+x = int(x)
+if kind == "pass": print(x * 2, "  ")
+elif kind == "fail": print(x * 2 + 1)
+elif kind == "error": raise ValueError("bad")
+elif kind == "timeout":
+    while True: pass
+elif kind == "oom":
+    b = []
+    while True: b.append(bytearray(1 << 24))
+elif kind == "signaled": ctypes.string_at(0)
+elif kind == "float": print(x / 3)
+elif kind == "args": print(*sys.argv[1:])
+`
+
+const nodeStdio = `const [kind, xs] = require('fs').readFileSync(0, 'utf8').split(/\s+/);
+const x = Number(xs);
+switch (kind) {
+  case 'pass': console.log(x * 2, '  '); break;
+  case 'fail': console.log(x * 2 + 1); break;
+  case 'error': throw new Error('bad');
+  case 'timeout': for (;;) {}
+  case 'oom': { const b = []; for (;;) b.push(Buffer.alloc(1 << 24, 1)); }
+  case 'signaled': process.abort(); break;
+  case 'float': console.log(x / 3); break;
+  case 'args': console.log(process.argv.slice(2).join(' ')); break;
+}
+`
+
+// TestE2EEvalStdioVerdicts covers every verdict of a stdin/stdout case in
+// both languages, isolated and shared, and the compare modes.
+func TestE2EEvalStdioVerdicts(t *testing.T) {
+	requireJails(t)
+	d := startDaemon(t, newState(t))
+	lim := func(c api.EvalCase, l *api.Limits) api.EvalCase { c.Limits = l; return c }
+	trimmed := scase("pass", "pass 21", "42\n")
+	trimmed.Compare = api.CompareTrimmed
+	exact := scase("pass exact", "pass 21", "42\n")
+	float := scase("float", "float 2", "0.6666667")
+	float.Compare, float.FloatTolerance = api.CompareFloat, 1e-6
+	args := scase("args", "args 0", "a b\n")
+	args.Args = raw(`["a", "b"]`)
+	cases := []api.EvalCase{
+		trimmed, exact, scase("fail", "fail 21", "42\n"), scase("error", "error 0", ""),
+		lim(scase("timeout", "timeout 0", ""), &api.Limits{WallMS: 700}),
+		lim(scase("oom", "oom 0", ""), &api.Limits{MemoryBytes: 64 << 20}),
+		scase("signaled", "signaled 0", ""), float, args,
+	}
+	want := "pass,fail,fail,error,timeout,oom,signaled,pass,pass"
+	for _, lang := range []string{"python", "node"} {
+		code := pyStdio
+		if lang == "node" {
+			code = nodeStdio
+		}
+		for _, shared := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s shared=%v", lang, shared), func(t *testing.T) {
+				// A shared jail has the largest limits of its cases: the
+				// memory limit is set for all of them.
+				r := d.eval(t, api.EvalRequest{Language: lang, Code: code, SharedJail: shared, Cases: cases,
+					Limits: &api.Limits{MemoryBytes: 64 << 20}})
+				if got := verdicts(r); got != want {
+					dump(t, r)
+					t.Fatalf("verdicts %s\nwant     %s", got, want)
+				}
+				c := r.Cases
+				if string(c[1].Got) != `"42   \n"` || c[1].Reason == "" {
+					t.Errorf("exact compare: got %s reason %q", c[1].Got, c[1].Reason)
+				}
+				if c[3].Error == nil || c[3].Error.Type != "ExitNonzero" || !strings.Contains(c[3].Error.Traceback, "bad") {
+					t.Errorf("error case: %+v", c[3].Error)
+				}
+				if c[6].Signal == "" {
+					t.Errorf("signaled case without a signal: %+v", c[6])
+				}
+			})
+		}
+	}
+}
+
+// TestE2EEvalStopAndBudget: stop_on_first_failure skips what follows the
+// first failure; a total budget skips the cases that no longer fit.
+func TestE2EEvalStopAndBudget(t *testing.T) {
+	requireJails(t)
+	d := startDaemon(t, newState(t))
+	cases := []api.EvalCase{kcase("pass", "1", "2", nil), kcase("fail", "1", "2", nil), kcase("pass", "2", "4", nil)}
+	for _, shared := range []bool{false, true} {
+		r := d.eval(t, api.EvalRequest{Language: "python", Code: pyFunc, SharedJail: shared, StopOnFirstFailure: true, Cases: cases})
+		if got := verdicts(r); got != "pass,fail,skipped" || r.Summary.Skipped != 1 || r.Cases[2].Reason == "" {
+			dump(t, r)
+			t.Errorf("shared=%v: stop on first failure: %s %+v", shared, got, r.Summary)
+		}
+	}
+	slow := []api.EvalCase{kcase("timeout", "0", "0", &api.Limits{WallMS: 1500}), kcase("pass", "1", "2", nil), kcase("pass", "2", "4", nil)}
+	for _, shared := range []bool{false, true} {
+		r := d.eval(t, api.EvalRequest{Language: "python", Code: pyFunc, SharedJail: shared, TotalWallMS: 1000, Cases: slow})
+		if got := verdicts(r); got != "timeout,skipped,skipped" {
+			dump(t, r)
+			t.Errorf("shared=%v: total budget: %s", shared, got)
+		}
+	}
+}
+
+// TestE2EEvalSharedSideEffects: in a shared jail a case sees what an
+// earlier one left behind; in isolated jails it does not.
+func TestE2EEvalSharedSideEffects(t *testing.T) {
+	requireJails(t)
+	d := startDaemon(t, newState(t))
+	code := "import os\nseen = []\ndef solve(x):\n    seen.append(x)\n    open('/tmp/mark', 'a').write('x')\n    return [len(seen), len(open('/tmp/mark').read())]\n"
+	cases := []api.EvalCase{fcase("a", "[1]", "[1, 1]"), fcase("b", "[2]", "[1, 1]")}
+	iso := d.eval(t, api.EvalRequest{Language: "python", Code: code, Cases: cases})
+	sh := d.eval(t, api.EvalRequest{Language: "python", Code: code, SharedJail: true, Cases: cases})
+	if verdicts(iso) != "pass,pass" || verdicts(sh) != "pass,fail" || string(sh.Cases[1].Got) != "[2,2]" {
+		t.Errorf("isolated %s, shared %s (got %s)", verdicts(iso), verdicts(sh), sh.Cases[1].Got)
 	}
 }
