@@ -29,11 +29,29 @@ def _write_all(fd, data):
 
 # ---------------------------------------------------------------- child
 
+def private_encoder(**kw):
+    """A JSON encoder the submission cannot reach by patching json: the
+    encoder's methods are copied into a private class, with a snapshot of
+    json.encoder's globals (c_make_encoder, encode_basestring, ...)."""
+    import types
+    import json.encoder as je
+    snap = dict(je.__dict__)
+
+    def copy(f):
+        return types.FunctionType(f.__code__, snap, f.__name__, f.__defaults__, f.__closure__)
+
+    cls = type("_Encoder", (je.JSONEncoder,), {k: copy(getattr(je.JSONEncoder, k))
+                                               for k in ("encode", "iterencode", "default")})
+    return cls(separators=(",", ":"), **kw).encode
+
+
 def child():
     # Everything the child needs is bound before the submission runs, so
     # monkeypatching json or os afterwards cannot change how results are
     # encoded or where they go.
     dumps, write, loads, fstat = json.dumps, os.write, json.loads, os.fstat
+    encode = private_encoder(allow_nan=False, sort_keys=True)
+    dumps = private_encoder()
     import traceback, inspect, importlib.util
     fmt_exc = traceback.format_exception
     ctl = loads(sys.stdin.buffer.read())
@@ -95,7 +113,7 @@ def child():
                 import asyncio
                 r = asyncio.run(r) if inspect.iscoroutine(r) else asyncio.get_event_loop().run_until_complete(r)
             try:
-                v = dumps(r, allow_nan=False, sort_keys=True)
+                v = encode(r)
             except (TypeError, ValueError, RecursionError) as e:
                 raise TypeError("return value is not JSON-encodable: %s" % e) from None
             if not isinstance(v, str) or len(v) > VALUE_CAP:
