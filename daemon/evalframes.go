@@ -16,7 +16,7 @@ import (
 // stdout: "<nonce> <json>\n".
 type frame struct {
 	Case          int     `json:"case"`
-	Kind          string  `json:"kind"` // return raise timeout exited signaled protocol exit done
+	Kind          string  `json:"kind"` // return raise timeout exited signaled protocol exit skipped done
 	Value         *string `json:"value,omitempty"`
 	Type          string  `json:"type,omitempty"`
 	Message       string  `json:"message,omitempty"`
@@ -37,7 +37,7 @@ type frame struct {
 var errTampered = errors.New("harness report channel tampered with")
 
 var frameKinds = map[string]bool{"return": true, "raise": true, "timeout": true, "exited": true,
-	"signaled": true, "protocol": true, "exit": true}
+	"signaled": true, "protocol": true, "exit": true, "skipped": true}
 
 // parseFrames checks the jail's stdout line by line: every line a frame
 // with the nonce, cases in order and each once, one "done" frame last.
@@ -173,6 +173,8 @@ func judgeFrame(f frame, c evalCase, oom bool) api.CaseResult {
 		if f.Signal == "SIGKILL" && oom {
 			cr.Verdict = api.VerdictOOM
 		}
+	case "skipped":
+		return api.CaseResult{Verdict: api.VerdictSkipped, Reason: "total_wall_ms budget spent"}
 	case "protocol":
 		cr.Verdict = api.VerdictError
 		cr.Error = &api.EvalError{Type: "HarnessProtocol", Message: f.Message}

@@ -61,6 +61,7 @@ type harnessCtl struct {
 	Mode        string        `json:"mode"` // "function" or "stdio"
 	Entrypoint  string        `json:"entrypoint"`
 	OutputBytes int64         `json:"output_bytes"`
+	TotalMS     int64         `json:"total_ms,omitempty"` // budget of all cases, kept by the harness (shared jails)
 	Cases       []harnessCase `json:"cases"`
 }
 
@@ -83,7 +84,7 @@ func newNonce() string {
 func caseOutputCap(eff api.Limits) int64 { return min(eff.OutputBytes, maxCaseOutput) }
 
 // harnessSpec builds the jail that runs cases under the harness.
-func harnessSpec(ej *evalJob, img rootfs.Image, cases []evalCase, lim jail.Limits, outCap int64, nonce string) (jail.Spec, error) {
+func harnessSpec(ej *evalJob, img rootfs.Image, cases []evalCase, lim jail.Limits, outCap int64, nonce string, total time.Duration) (jail.Spec, error) {
 	lang := ej.run.language
 	name, argv := "harness.py", []string{img.Interpreter, "-I", "-B", "-S"}
 	if lang == jail.Node {
@@ -95,7 +96,8 @@ func harnessSpec(ej *evalJob, img rootfs.Image, cases []evalCase, lim jail.Limit
 	}
 	file := path.Join(harnessDir, name)
 	argv = append(argv, path.Join(jail.WorkDir, file))
-	ctl := harnessCtl{Nonce: nonce, Mode: "stdio", Entrypoint: ej.run.entrypoint, OutputBytes: outCap}
+	ctl := harnessCtl{Nonce: nonce, Mode: "stdio", Entrypoint: ej.run.entrypoint, OutputBytes: outCap,
+		TotalMS: total.Milliseconds()}
 	if ej.function {
 		ctl.Mode = "function"
 	}
@@ -135,12 +137,12 @@ func newEvalRun(ej *evalJob, img rootfs.Image, caller *api.Caller, eff api.Limit
 
 // runHarness runs cases in one harness jail and judges them.
 func (s *Server) runHarness(ctx context.Context, ej *evalJob, img rootfs.Image, caller *api.Caller,
-	cases []evalCase, lim jail.Limits, eff api.Limits) ([]api.CaseResult, error) {
+	cases []evalCase, lim jail.Limits, eff api.Limits, total time.Duration) ([]api.CaseResult, error) {
 	nonce := newNonce()
 	outCap := caseOutputCap(eff)
 	lim.Wall += harnessWallSlack
 	lim.CPUTime += harnessCPUSlack
-	spec, err := harnessSpec(ej, img, cases, lim, outCap, nonce)
+	spec, err := harnessSpec(ej, img, cases, lim, outCap, nonce, total)
 	if err != nil {
 		return nil, err
 	}
@@ -187,8 +189,9 @@ func (s *Server) runStdioCase(ctx context.Context, ej *evalJob, img rootfs.Image
 }
 
 // evalShared runs every case in one jail under one harness. The jail's
-// limits are the largest of the cases' (wall: their sum, within the total
-// budget; CPU: their sum); each case's wall limit is kept by the harness.
+// limits are the largest of the cases' (wall: the total budget, by default
+// the sum of their walls; CPU: their sum); the harness keeps each case's
+// wall limit and the total budget, the jail's limits back it up.
 func (s *Server) evalShared(ctx context.Context, ej *evalJob, img rootfs.Image, res *api.EvalResult, caller *api.Caller) error {
 	lim, eff := ej.cases[0].limits, ej.cases[0].eff
 	lim.Wall, lim.CPUTime = 0, 0
@@ -203,7 +206,7 @@ func (s *Server) evalShared(ctx context.Context, ej *evalJob, img rootfs.Image, 
 	lim.CPUTime = min(lim.CPUTime, 24*time.Hour-harnessCPUSlack)
 	eff.WallMS, eff.CPUMS = lim.Wall.Milliseconds(), lim.CPUTime.Milliseconds()
 	eff.MemoryBytes, eff.Pids, eff.TmpBytes = lim.Memory, lim.Pids, lim.Tmp
-	out, err := s.runHarness(ctx, ej, img, caller, ej.cases, lim, eff)
+	out, err := s.runHarness(ctx, ej, img, caller, ej.cases, lim, eff, ej.total)
 	if err != nil {
 		return err
 	}

@@ -316,7 +316,7 @@ func (s *Server) evalIsolated(ctx context.Context, ej *evalJob, img rootfs.Image
 		var err error
 		if ej.function {
 			var out []api.CaseResult
-			out, err = s.runHarness(ctx, ej, img, caller, []evalCase{c}, c.limits, c.eff)
+			out, err = s.runHarness(ctx, ej, img, caller, []evalCase{c}, c.limits, c.eff, 0)
 			if err == nil {
 				cr = out[0]
 			}

@@ -141,6 +141,20 @@ class Parent {
     this.tmp = tmp;
     this.cases = ctl.cases;
     this.foreignKill = false;
+    this.start = Date.now();
+    this.total = ctl.total_ms || 0;
+  }
+
+  // Case i's wall limit in ms, cut to what is left of the eval's total
+  // budget; <= 0 when the budget is spent.
+  wall(i) {
+    let w = this.cases[i].wall_ms;
+    if (this.total > 0) w = Math.min(w, this.total - (Date.now() - this.start));
+    return w;
+  }
+
+  skipRest(i) {
+    for (let k = i; k < this.cases.length; k++) this.emit({ case: k, kind: 'skipped' });
   }
 
   emit(frame) {
@@ -187,7 +201,10 @@ class Parent {
 
   async runFunctions() {
     let i = 0;
-    while (i < this.cases.length) i = await this.session(i);
+    while (i < this.cases.length) {
+      if (this.wall(i) <= 0) { this.skipRest(i); return; }
+      i = await this.session(i);
+    }
   }
 
   // Runs cases from start in one worker and emits their frames once the
@@ -231,9 +248,10 @@ class Parent {
         t0 = Date.now();
         i++;
       };
+      let wall = this.wall(i); // of the case in progress, fixed when it starts
       const arm = () => {
         clearTimeout(timer);
-        const left = t0 + this.cases[Math.min(i, this.cases.length) - (answered ? 1 : 0)].wall_ms - Date.now();
+        const left = t0 + wall - Date.now();
         timer = setTimeout(() => {
           if (!over) push({ case: i, kind: 'timeout', wall_ms: Date.now() - t0 });
           over = true;
@@ -258,13 +276,20 @@ class Parent {
           const frame = this.judge(line, i, Date.now() - t0);
           if (frame === null) { taint('the worker broke the report protocol (a report out of order, twice or malformed)'); return; }
           push(frame);
+          if (i < this.cases.length) wall = this.wall(i);
+          if (i < this.cases.length && wall <= 0) {
+            // The budget is spent: end the session, runFunctions skips the rest.
+            over = answered = true;
+            kill();
+            return;
+          }
           if (i >= this.cases.length) {
             // Every case answered: the real worker exits right away. Wait
             // for it until the last case's deadline and refuse anything
             // more it sends, such as the real report after a forged one.
             over = answered = true;
             if (buf.length > 0) { taint('the worker sent a report after its last case'); return; }
-            t0 = Date.now() - (frames[frames.length - 1].wall_ms || 0);
+            wall = Math.max(0, this.wall(i - 1) - (frames[frames.length - 1].wall_ms || 0));
             arm();
             return;
           }
@@ -329,7 +354,10 @@ class Parent {
 
   runStdio() {
     const entry = path.join(WORK, this.ctl.entrypoint);
-    this.cases.forEach((c, i) => {
+    for (let i = 0; i < this.cases.length; i++) {
+      const c = this.cases[i];
+      const wall = this.wall(i);
+      if (wall <= 0) { this.skipRest(i); return; }
       const out = path.join(this.tmp, 'out' + i);
       const err = path.join(this.tmp, 'err' + i);
       const fo = fs.openSync(out, 'w');
@@ -338,7 +366,7 @@ class Parent {
       const t0 = Date.now();
       const r = cp.spawnSync(process.execPath, [entry, ...(c.argv || [])], {
         cwd: WORK, input: Buffer.from(c.stdin || ''), stdio: ['pipe', fo, fe],
-        timeout: c.wall_ms, killSignal: 'SIGKILL',
+        timeout: wall, killSignal: 'SIGKILL',
       });
       fs.closeSync(fo);
       fs.closeSync(fe);
@@ -355,7 +383,7 @@ class Parent {
       this.outputs(frame, out, err, [0, 0]);
       this.emit(frame);
       for (const f of [out, err]) { try { fs.unlinkSync(f); } catch (e) { /* gone */ } }
-    });
+    }
   }
 }
 

@@ -140,6 +140,20 @@ class Parent:
         self.cases = ctl["cases"]
         self.sent_sigkill = set()
         self.foreign_kill = False
+        self.start = time.monotonic()
+        self.total = ctl.get("total_ms", 0) / 1000.0
+
+    def wall(self, i):
+        """Case i's wall limit in seconds, cut to what is left of the
+        eval's total budget; <= 0 when the budget is spent."""
+        w = self.cases[i]["wall_ms"] / 1000.0
+        if self.total > 0:
+            w = min(w, self.total - (time.monotonic() - self.start))
+        return w
+
+    def skip_rest(self, i):
+        for k in range(i, len(self.cases)):
+            self.emit({"case": k, "kind": "skipped"})
 
     def emit(self, frame):
         line = self.nonce.encode() + b" " + json.dumps(frame, separators=(",", ":")).encode() + b"\n"
@@ -191,6 +205,9 @@ class Parent:
     def run_functions(self):
         i = 0
         while i < len(self.cases):
+            if self.wall(i) <= 0:
+                self.skip_rest(i)
+                return
             i = self.session(i)
 
     def session(self, start):
@@ -221,7 +238,10 @@ class Parent:
         frames, offs, tainted = [], [0, 0], None
         i = start
         while i < len(self.cases):
-            line = self.next_line(r, t0 + self.cases[i]["wall_ms"] / 1000.0)
+            wall = self.wall(i)
+            if wall <= 0 and i > start:
+                break  # the budget is spent: run_functions skips the rest
+            line = self.next_line(r, t0 + wall)
             frame = {"case": i, "wall_ms": int((time.monotonic() - t0) * 1000)}
             if line is None and not self.eof and not self.overflow():
                 self.kill(p)
@@ -241,8 +261,8 @@ class Parent:
             # Every case answered: the real worker exits right away. Wait
             # for it until the last case's deadline, and refuse anything
             # more it sends, such as the real report after a forged one.
-            last = self.cases[i - 1]["wall_ms"] / 1000.0
-            while self.next_line(r, t0 + last) is not None or self.buf:
+            last = self.wall(i - 1) - (time.monotonic() - t0)
+            while self.next_line(r, t0 + max(0, last)) is not None or self.buf:
                 tainted = "the worker sent a report after its last case"
                 break
         self.kill(p)
@@ -263,11 +283,11 @@ class Parent:
         it sends an oversized line."""
         import select
         while b"\n" not in self.buf and not self.eof and not self.overflow():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            rd, _, _ = select.select([r], [], [], left)
+            left = max(0, deadline - time.monotonic())
+            rd, _, _ = select.select([r], [], [], left)  # polls once even past the deadline
             if not rd:
+                if left == 0:
+                    return None
                 continue
             chunk = os.read(r, 65536)
             if not chunk:
@@ -317,6 +337,10 @@ class Parent:
         interp = sys.executable
         entry = os.path.join(WORK, self.ctl["entrypoint"])
         for i, c in enumerate(self.cases):
+            wall = self.wall(i)
+            if wall <= 0:
+                self.skip_rest(i)
+                return
             inp = os.path.join(self.tmp, "in%d" % i)
             out = os.path.join(self.tmp, "out%d" % i)
             err = os.path.join(self.tmp, "err%d" % i)
@@ -329,7 +353,7 @@ class Parent:
                                      stdin=fi, stdout=fo, stderr=fe, cwd=WORK, close_fds=True)
             frame = {"case": i}
             try:
-                rc = p.wait(timeout=c["wall_ms"] / 1000.0)
+                rc = p.wait(timeout=wall)
                 if rc == 0 or rc > 0:
                     frame["kind"], frame["exit_code"] = "exit", rc
                 else:
