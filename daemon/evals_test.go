@@ -108,9 +108,16 @@ func TestEvalFlow(t *testing.T) {
 		t.Fatalf("stop on first failure: %s, %d jails", verdictList(stop), runner.count())
 	}
 	for i, spec := range runner.calls {
-		all, _ := json.Marshal(spec)
-		if bytes.Contains(all, []byte("expected-marker")) {
-			t.Fatalf("jail %d was given an expected value: %s", i, all)
+		// Everything a jail receives: argv, env, files and stdin.
+		all := [][]byte{spec.Stdin, []byte(strings.Join(spec.Argv, " ")), []byte(strings.Join(spec.Env, " "))}
+		for _, f := range spec.Files {
+			all = append(all, []byte(f.Name), f.Content)
+		}
+		if bytes.Contains(bytes.Join(all, nil), []byte("expected-marker")) {
+			t.Fatalf("jail %d was given an expected value: %q", i, all)
+		}
+		if !bytes.Contains(spec.Stdin, []byte(`"function":"solve"`)) {
+			t.Fatalf("jail %d: the check above sees no control document: %s", i, spec.Stdin)
 		}
 		if !strings.HasSuffix(spec.Argv[len(spec.Argv)-1], "/work/.jaild/harness.py") {
 			t.Errorf("jail %d argv %q", i, spec.Argv)
