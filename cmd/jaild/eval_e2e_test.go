@@ -122,6 +122,7 @@ func TestE2EEvalFunctionVerdicts(t *testing.T) {
 				cs, w = cases[:10], strings.TrimSuffix(want, ",cpu_limit")
 			}
 			t.Run(fmt.Sprintf("%s shared=%v", lang, shared), func(t *testing.T) {
+				t.Parallel()
 				r := d.eval(t, api.EvalRequest{Language: lang, Code: code, SharedJail: shared, Cases: cs,
 					Limits: &api.Limits{MemoryBytes: 64 << 20}})
 				if got := verdicts(r); got != w {
@@ -216,6 +217,7 @@ func TestE2EEvalStdioVerdicts(t *testing.T) {
 		}
 		for _, shared := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s shared=%v", lang, shared), func(t *testing.T) {
+				t.Parallel()
 				// A shared jail has the largest limits of its cases: the
 				// memory limit is set for all of them.
 				r := d.eval(t, api.EvalRequest{Language: lang, Code: code, SharedJail: shared, Cases: cases,

@@ -142,6 +142,7 @@ func TestE2EEvalForgery(t *testing.T) {
 	for _, f := range forgeries {
 		for _, shared := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s %s shared=%v", f.lang, f.name, shared), func(t *testing.T) {
+				t.Parallel()
 				cases := []api.EvalCase{fcase("a", "[]", "42"), fcase("b", "[]", "42")}
 				r := d.eval(t, api.EvalRequest{Language: f.lang, Code: f.code, SharedJail: shared, Cases: cases})
 				for i, c := range r.Cases {

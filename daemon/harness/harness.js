@@ -1,7 +1,7 @@
 'use strict';
 // jaild eval harness for Node. The daemon places this file in the jail and
 // starts it as PID 1 with a control document on stdin. See
-// daemon/evalrun.go for the protocol and the threat model.
+// daemon/evalharness.go for the protocol and the threat model.
 //
 // parent (PID 1): never loads submitted code; starts the workers, enforces
 //   each case's wall limit and is the only process that holds the jail's

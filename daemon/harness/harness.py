@@ -1,6 +1,6 @@
 # jaild eval harness for Python. The daemon places this file in the jail
 # and starts it as PID 1 with a control document on stdin. See
-# daemon/evalrun.go for the protocol and the threat model.
+# daemon/evalharness.go for the protocol and the threat model.
 #
 # parent (PID 1): never imports or runs submitted code. It makes itself
 #   non-dumpable (so no other process in the jail can open /proc/1/fd/1 or
