@@ -26,6 +26,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	ref := fs.String("rootfs", "", "rootfs name or name@sha256:… (default: the language's name)")
 	useStdin := fs.Bool("stdin", false, "pass this process's standard input to the script")
 	asJSON := fs.Bool("json", false, "print the whole result as JSON instead of the script's output")
+	seccompFile := fs.String("seccomp", "", "OCI seccomp JSON filter (default: the language's built-in one); used unchecked, for deriving profiles")
 	l := jail.DefaultLimits()
 	fs.DurationVar(&l.Wall, "wall", l.Wall, "wall-clock limit")
 	fs.DurationVar(&l.CPUTime, "cpu-time", l.CPUTime, "CPU time limit")
@@ -78,6 +79,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	if err != nil {
 		return 0, err
 	}
+	filter := policy.SeccompFor(string(language))
+	if *seccompFile != "" {
+		if filter, err = policy.LoadSeccompFile(*seccompFile); err != nil {
+			return 0, err
+		}
+	}
 	r, err := container.New(container.Config{StateDir: c.stateDir, Logger: log})
 	if err != nil {
 		return 0, err
@@ -89,7 +96,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 		Files:   []jail.File{{Name: entry, Content: code}},
 		Stdin:   stdin,
 		Limits:  l,
-		Seccomp: policy.DefaultSeccomp(),
+		Seccomp: filter,
 	})
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
