@@ -50,6 +50,9 @@ type Config struct {
 	CPUs float64 `toml:"cpus"`
 	// History configures the run history database.
 	History HistoryConfig `toml:"history"`
+	// Policy is the operator policy file (see policy/default.toml); when
+	// it does not exist the embedded default policy is used.
+	Policy string `toml:"policy"`
 }
 
 // HistoryConfig configures retention of the run history.
@@ -93,6 +96,7 @@ func Default() Config {
 		MaxLimits: api.Limits{WallMS: 60000, CPUMS: 60000, MemoryBytes: 1 << 30, Pids: 256,
 			OutputBytes: 16 << 20, TmpBytes: 512 << 20},
 		History: HistoryConfig{MaxAge: Duration{30 * 24 * time.Hour}, MaxRows: 100000, OutputBytes: 64 << 10},
+		Policy:  "/etc/jaild/policy.toml",
 	}
 }
 

@@ -32,24 +32,51 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest(api.CodeInvalidRequest, "stream must be 0 or 1"))
 		return
 	}
-	j, err := decodeRun(r, w, &s.cfg)
+	var req api.RunRequest
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	a, err := s.admit(r.Context(), req.Language, req.Profile)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	img, ok := s.images[j.language]
-	if !ok {
-		writeError(w, fmt.Errorf("%w %s: %v", ErrNoRootfs, j.language, s.missing[j.language]))
+	j, err := validateRun(&req, &s.cfg, a.prof)
+	if err != nil {
+		writeError(w, err)
 		return
 	}
+	// The quota covers the static checks too: they run in a jail.
+	releaseQuota, err := s.quota.acquire(policyCaller(callerFrom(r.Context())).Key(), a.grant.MaxConcurrent)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer releaseQuota()
+	img := a.img
 	now := time.Now()
 	res := &api.RunResult{ID: newRunID(now), Language: string(j.language), Rootfs: img.Ref(),
 		Limits: j.effective, CreatedAt: now.UTC(), Caller: callerFrom(r.Context()), CodeSHA256: j.codeHash,
-		ExitCode: -1}
+		ExitCode: -1, Profile: a.prof.Name, PolicyDigest: a.ap.p.Digest}
 	argv, err := policy.Command(j.language, img.Interpreter, j.entrypoint, j.args)
 	if err != nil {
 		writeError(w, badRequest(api.CodeInvalidRequest, "%v", err))
 		return
+	}
+	if mode := a.prof.Validation.Mode; mode != policy.ModeOff {
+		findings, err := s.analyze(r.Context(), a, j.files)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if mode == policy.ModeEnforce && len(findings) > 0 {
+			s.log.Info("run refused by static checks", "profile", a.prof.Name, "findings", len(findings),
+				"code_sha256", j.codeHash)
+			writeError(w, &validationError{findings: findings})
+			return
+		}
+		res.Findings = findings
 	}
 	spec := jail.Spec{
 		Rootfs:  jail.Rootfs{Name: img.Name, Digest: img.Digest, Path: img.Path},
@@ -58,7 +85,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		Files:   j.files,
 		Stdin:   j.stdin,
 		Limits:  j.limits,
-		Seccomp: policy.DefaultSeccomp(),
+		Seccomp: a.prof.Filter,
 	}
 	// A stream's 200 goes out only once the run holds a slot, so a full
 	// queue can still answer 429.
@@ -132,7 +159,7 @@ func (s *Server) execute(ctx context.Context, res *api.RunResult, spec jail.Spec
 func (s *Server) logRun(r *api.RunResult) {
 	attrs := []any{"run_id", r.ID, "language", r.Language, "status", r.Status, "exit_code", r.ExitCode,
 		"wall_ms", r.WallMS, "cpu_ms", r.CPUMS, "memory_peak_bytes", r.MemoryPeak, "queue_ms", r.QueueMS,
-		"rootfs", r.Rootfs, "code_sha256", r.CodeSHA256}
+		"rootfs", r.Rootfs, "code_sha256", r.CodeSHA256, "profile", r.Profile, "policy_digest", r.PolicyDigest}
 	if r.Caller != nil {
 		attrs = append(attrs, "caller_uid", r.Caller.UID, "caller_gid", r.Caller.GID, "caller_pid", r.Caller.PID)
 	}

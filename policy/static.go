@@ -50,29 +50,16 @@ type analyzerFileIn struct {
 	Content string `json:"content"`
 }
 
-// sourceFile reports whether name is code of lang that the analyzer reads.
-func sourceFile(lang jail.Language, name string) bool {
-	switch lang {
-	case jail.Python:
-		return path.Ext(name) == ".py"
-	case jail.Node:
-		switch path.Ext(name) {
-		case ".js", ".mjs", ".cjs":
-			return true
-		}
-	}
-	return false
-}
-
-// AnalyzerSpec is the jail spec that checks files (the request's, with the
-// entrypoint always included) against prof's lists. interpreter is the
+// AnalyzerSpec is the jail spec that checks a request's files against
+// prof's lists. interpreter is the
 // rootfs's interpreter path; the caller fills Rootfs.
-func AnalyzerSpec(prof *Profile, interpreter, entrypoint string, files []jail.File) (jail.Spec, error) {
+func AnalyzerSpec(prof *Profile, interpreter string, files []jail.File) (jail.Spec, error) {
 	in := analyzerInput{AllowImports: nonNil(prof.Validation.AllowImports), DenyImports: nonNil(prof.Validation.DenyImports)}
+	// Every file, whatever its name: a "data.txt" can be loaded as code
+	// (require("./data.txt"), NODE_OPTIONS, a sourceless x.pyc is importable),
+	// so a file that does not parse as code is a finding.
 	for _, f := range files {
-		if f.Name == entrypoint || sourceFile(prof.Language, f.Name) {
-			in.Files = append(in.Files, analyzerFileIn{Name: f.Name, Content: string(f.Content)})
-		}
+		in.Files = append(in.Files, analyzerFileIn{Name: f.Name, Content: string(f.Content)})
 	}
 	stdin, err := json.Marshal(in)
 	if err != nil {
@@ -87,7 +74,9 @@ func AnalyzerSpec(prof *Profile, interpreter, entrypoint string, files []jail.Fi
 		// never on disk anyway). -S: no site. -B: no .pyc.
 		argv, script = []string{interpreter, "-I", "-S", "-B", jail.WorkDir + "/" + analyzerFile + ".py"}, pythonAnalyzer
 	case jail.Node:
-		argv, script = []string{interpreter, jail.WorkDir + "/" + analyzerFile + ".js"}, nodeAnalyzer
+		// The flag makes vm.SourceTextModule available, to compile (never
+		// evaluate) ES modules for their syntax errors.
+		argv, script = []string{interpreter, "--experimental-vm-modules", "--no-warnings", jail.WorkDir + "/" + analyzerFile + ".js"}, nodeAnalyzer
 	default:
 		return jail.Spec{}, fmt.Errorf("no analyzer for language %q", prof.Language)
 	}
