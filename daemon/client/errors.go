@@ -27,6 +27,8 @@ type Error struct {
 	Code       string        // api.Code*, or "" when the body was not an api.Error
 	Message    string        // the daemon's sentence, or a trimmed snippet of the body
 	RetryAfter time.Duration // from Retry-After (429, 503); 0 when absent
+	// Findings of the static checks, with 422 validation_failed.
+	Findings []api.Finding
 }
 
 func (e *Error) Error() string {
@@ -64,6 +66,20 @@ func IsForbidden(err error) bool {
 	return ok && (e.StatusCode == http.StatusForbidden || e.Code == api.CodeForbidden)
 }
 
+// IsPolicyDenied reports whether the operator policy refused the request
+// (403 policy_denied): the caller may not use that profile, or at all.
+func IsPolicyDenied(err error) bool {
+	e, ok := asError(err)
+	return ok && e.Code == api.CodePolicyDenied
+}
+
+// IsValidationFailed reports whether the profile's static checks refused
+// the code (422 validation_failed); the findings are in err's Findings.
+func IsValidationFailed(err error) bool {
+	e, ok := asError(err)
+	return ok && (e.Code == api.CodeValidationFailed || e.StatusCode == http.StatusUnprocessableEntity)
+}
+
 // IsInvalid reports whether err is the daemon rejecting the request itself
 // (400, 413, 415, 422): retrying it unchanged cannot succeed.
 func IsInvalid(err error) bool {
@@ -77,7 +93,8 @@ func IsInvalid(err error) bool {
 		return true
 	}
 	switch e.Code {
-	case api.CodeInvalidRequest, api.CodeUnknownLanguage, api.CodeLimitOutOfRange, api.CodeBodyTooLarge:
+	case api.CodeInvalidRequest, api.CodeUnknownLanguage, api.CodeLimitOutOfRange, api.CodeBodyTooLarge,
+		api.CodeEnvNotAllowed, api.CodeValidationFailed:
 		return true
 	}
 	return false
@@ -106,7 +123,7 @@ func bodyError(res *http.Response, body []byte) *Error {
 	e := &Error{StatusCode: res.StatusCode, RetryAfter: retryAfter(res.Header.Get("Retry-After"), time.Now())}
 	var ae api.Error
 	if json.Unmarshal(body, &ae) == nil && (ae.Code != "" || ae.Message != "") {
-		e.Code, e.Message = ae.Code, ae.Message
+		e.Code, e.Message, e.Findings = ae.Code, ae.Message, ae.Findings
 	} else {
 		e.Message = snippet(body)
 	}
