@@ -210,19 +210,20 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	release, err := s.quota.acquire(policyCaller(callerFrom(r.Context())).Key(), a.grant.MaxConcurrent)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	defer release()
 	j := &job{language: a.prof.Language}
 	run := api.RunRequest{Language: string(a.prof.Language), Code: req.Code, Files: req.Files, Entrypoint: req.Entrypoint}
 	if err := j.setFiles(&run, s.cfg.MaxFiles); err != nil {
 		writeError(w, err)
 		return
 	}
+	release, err := s.quota.acquire(policyCaller(callerFrom(r.Context())).Key(), a.grant.MaxConcurrent)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer release()
 	findings, err := s.analyze(r.Context(), a, j.files)
+	release()
 	if err != nil {
 		writeError(w, err)
 		return

@@ -47,13 +47,15 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	// The quota covers the static checks too: they run in a jail.
+	// The quota covers the static checks too: they run in a jail. The
+	// deferred release covers the early returns; it is idempotent.
 	releaseQuota, err := s.quota.acquire(policyCaller(callerFrom(r.Context())).Key(), a.grant.MaxConcurrent)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	defer releaseQuota()
+	fail := func(err error) { releaseQuota(); writeError(w, err) }
 	img := a.img
 	now := time.Now()
 	res := &api.RunResult{ID: newRunID(now), Language: string(j.language), Rootfs: img.Ref(),
@@ -61,19 +63,19 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		ExitCode: -1, Profile: a.prof.Name, PolicyDigest: a.ap.p.Digest}
 	argv, err := policy.Command(j.language, img.Interpreter, j.entrypoint, j.args)
 	if err != nil {
-		writeError(w, badRequest(api.CodeInvalidRequest, "%v", err))
+		fail(badRequest(api.CodeInvalidRequest, "%v", err))
 		return
 	}
 	if mode := a.prof.Validation.Mode; mode != policy.ModeOff {
 		findings, err := s.analyze(r.Context(), a, j.files)
 		if err != nil {
-			writeError(w, err)
+			fail(err)
 			return
 		}
 		if mode == policy.ModeEnforce && len(findings) > 0 {
 			s.log.Info("run refused by static checks", "profile", a.prof.Name, "findings", len(findings),
 				"code_sha256", j.codeHash)
-			writeError(w, &validationError{findings: findings})
+			fail(&validationError{findings: findings})
 			return
 		}
 		res.Findings = findings
@@ -98,6 +100,9 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	s.inflight.Add(1)
 	defer s.inflight.Done()
 	raw, err := s.execute(r.Context(), res, spec, started)
+	// Released before the answer goes out: a client that runs one script
+	// after another must never see its own finished run count.
+	releaseQuota()
 	if err != nil && raw == nil {
 		writeError(w, err) // refused before anything ran: 429, 503
 		return

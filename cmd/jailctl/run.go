@@ -88,6 +88,7 @@ func cmdRun(c *cli, args []string) (int, error) {
 	if f.asJSON {
 		res, err := cl.Run(c.ctx, req)
 		if err != nil {
+			printFindings(c.stderr, err)
 			return 0, err
 		}
 		if err := writeJSON(c.stdout, res); err != nil {
@@ -101,6 +102,7 @@ func cmdRun(c *cli, args []string) (int, error) {
 	out := &chunkWriter{stdout: c.stdout, stderr: c.stderr}
 	res, err := cl.RunStream(c.ctx, req, out.write)
 	if err != nil {
+		printFindings(c.stderr, err)
 		return 0, err
 	}
 	if err := out.rest(res); err != nil {

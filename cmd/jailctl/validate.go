@@ -2,9 +2,18 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/jaild/jaild/daemon/api"
+	"github.com/jaild/jaild/daemon/client"
 )
+
+// printFindings lists the findings of a run refused with 422.
+func printFindings(w io.Writer, err error) {
+	for _, fd := range client.Findings(err) {
+		fmt.Fprintf(w, "%s:%d:%d: %s: %s\n", fd.File, fd.Line, fd.Column, fd.Rule, fd.Message)
+	}
+}
 
 // cmdValidate prints the static-check findings of FILE, one per line as
 // FILE:LINE:COLUMN: RULE: MESSAGE (the form editors jump to), and exits 1

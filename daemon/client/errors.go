@@ -27,8 +27,26 @@ type Error struct {
 	Code       string        // api.Code*, or "" when the body was not an api.Error
 	Message    string        // the daemon's sentence, or a trimmed snippet of the body
 	RetryAfter time.Duration // from Retry-After (429, 503); 0 when absent
-	// Findings of the static checks, with 422 validation_failed.
+}
+
+// ValidationError is a 422 validation_failed: the profile's static checks
+// refused the code before any jail ran it. errors.As finds it; it also
+// unwraps to the *Error.
+type ValidationError struct {
+	Err      *Error
 	Findings []api.Finding
+}
+
+func (e *ValidationError) Error() string { return e.Err.Error() }
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+// Findings returns the static-check findings carried by err (422), or nil.
+func Findings(err error) []api.Finding {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return ve.Findings
+	}
+	return nil
 }
 
 func (e *Error) Error() string {
@@ -113,17 +131,23 @@ func asError(err error) (*Error, bool) {
 	return e, ok
 }
 
-// responseError reads a non-2xx response into an *Error.
-func responseError(res *http.Response) *Error {
+// responseError reads a non-2xx response into an *Error, or a
+// *ValidationError around it for 422 with findings.
+func responseError(res *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBytes))
-	return bodyError(res, b)
+	e := bodyError(res, b)
+	var ae api.Error
+	if e.Code == api.CodeValidationFailed && json.Unmarshal(b, &ae) == nil && len(ae.Findings) > 0 {
+		return &ValidationError{Err: e, Findings: ae.Findings}
+	}
+	return e
 }
 
 func bodyError(res *http.Response, body []byte) *Error {
 	e := &Error{StatusCode: res.StatusCode, RetryAfter: retryAfter(res.Header.Get("Retry-After"), time.Now())}
 	var ae api.Error
 	if json.Unmarshal(body, &ae) == nil && (ae.Code != "" || ae.Message != "") {
-		e.Code, e.Message, e.Findings = ae.Code, ae.Message, ae.Findings
+		e.Code, e.Message = ae.Code, ae.Message
 	} else {
 		e.Message = snippet(body)
 	}
