@@ -171,6 +171,9 @@ func (s *Server) logRun(r *api.RunResult) {
 	if r.Signal != "" {
 		attrs = append(attrs, "signal", r.Signal)
 	}
+	if r.Syscall != "" {
+		attrs = append(attrs, "syscall", r.Syscall)
+	}
 	if r.Error != "" {
 		attrs = append(attrs, "error", r.Error)
 	}

@@ -109,6 +109,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 		if res.Signal != "" {
 			fmt.Fprintf(stderr, " (%s)", res.Signal)
 		}
+		if res.Syscall != "" {
+			fmt.Fprintf(stderr, " syscall=%s", res.Syscall)
+		}
 		fmt.Fprintf(stderr, " exit=%d wall=%v cpu=%v peak=%dKiB\n", res.ExitCode,
 			res.Wall.Round(time.Millisecond), res.CPU.Round(time.Millisecond), res.MemoryPeak>>10)
 	}
@@ -161,6 +164,7 @@ type runJSON struct {
 	Status        jail.Status `json:"status"`
 	ExitCode      int         `json:"exit_code"`
 	Signal        string      `json:"signal,omitempty"`
+	Syscall       string      `json:"syscall,omitempty"`
 	Stdout        string      `json:"stdout"`
 	Stderr        string      `json:"stderr"`
 	StdoutDropped int64       `json:"stdout_dropped_bytes"`
@@ -173,7 +177,7 @@ type runJSON struct {
 }
 
 func resultJSON(res jail.Result, img rootfs.Image) runJSON {
-	return runJSON{Status: res.Status, ExitCode: res.ExitCode, Signal: res.Signal,
+	return runJSON{Status: res.Status, ExitCode: res.ExitCode, Signal: res.Signal, Syscall: res.Syscall,
 		Stdout: string(res.Stdout), Stderr: string(res.Stderr),
 		StdoutDropped: res.StdoutDropped, StderrDropped: res.StderrDropped,
 		WallMS: res.Wall.Milliseconds(), CPUMS: res.CPU.Milliseconds(), MemoryPeak: res.MemoryPeak,

@@ -87,10 +87,13 @@ type Caller struct {
 // script did. Output that is not valid UTF-8 is given in the *_base64
 // field instead of the plain one, never mangled.
 type RunResult struct {
-	ID            string    `json:"id"`
-	Status        string    `json:"status"`
-	ExitCode      int       `json:"exit_code"`
-	Signal        string    `json:"signal,omitempty"`
+	ID       string `json:"id"`
+	Status   string `json:"status"`
+	ExitCode int    `json:"exit_code"`
+	Signal   string `json:"signal,omitempty"`
+	// Syscall is the syscall a seccomp kill (SIGSYS) was for, when the
+	// kernel logged it.
+	Syscall       string    `json:"syscall,omitempty"`
 	Stdout        string    `json:"stdout"`
 	Stderr        string    `json:"stderr"`
 	StdoutBase64  string    `json:"stdout_base64,omitempty"`
