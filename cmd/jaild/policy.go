@@ -63,3 +63,4 @@ func loadPolicy(path string, log *slog.Logger) (*policy.Policy, error) {
 	}
 	return p, nil
 }
+
