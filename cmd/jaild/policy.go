@@ -63,4 +63,3 @@ func loadPolicy(path string, log *slog.Logger) (*policy.Policy, error) {
 	}
 	return p, nil
 }
-
