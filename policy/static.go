@@ -35,7 +35,7 @@ type Finding struct {
 // AnalyzerLimits bound one analysis: parsing is cheap, so anything slower
 // or bigger is an attack on the analyzer and ends as a finding.
 var AnalyzerLimits = jail.Limits{Wall: 5 * time.Second, CPUTime: 5 * time.Second, CPUs: 1,
-	Memory: 256 << 20, Pids: 8, Output: 1 << 20, Tmp: 1 << 20, OpenFiles: 64}
+	Memory: 256 << 20, Pids: 16, Output: 1 << 20, Tmp: 1 << 20, OpenFiles: 64}
 
 const analyzerFile = "jaild-analyze"
 

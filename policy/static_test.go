@@ -111,3 +111,26 @@ func TestParseFindingsFailsClosed(t *testing.T) {
 func resultFor(status, stdout string) jail.Result {
 	return jail.Result{Status: jail.Status(status), Stdout: []byte(stdout)}
 }
+
+// TestAnalyzerHostileInput: input built to break the parsers ends as a
+// finding (which refuses under enforce), never as a clean pass.
+func TestAnalyzerHostileInput(t *testing.T) {
+	dir := t.TempDir()
+	deep := "x=" + strings.Repeat("(", 200000) + "1" + strings.Repeat(")", 200000) + "\n"
+	for _, tc := range []struct{ lang, name, src string }{
+		{"python", "deep.py", deep},
+		{"python", "unary.py", "x=" + strings.Repeat("-", 1000000) + "1\n"},
+		{"python", "binary.pyc", "\x00\x01\x02\xff"},
+		{"node", "deep.js", deep},
+		{"node", "templates.js", strings.Repeat("`${", 50000)},
+	} {
+		p := filepath.Join(dir, tc.name)
+		if err := os.WriteFile(p, []byte(tc.src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		found := runAnalyzerOnHost(t, tc.lang, p, nil, nil)
+		if len(found) == 0 || (found[0].Rule != "syntax_error" && found[0].Rule != "analysis_failed") {
+			t.Errorf("%s: findings %+v, want syntax_error or analysis_failed", tc.name, found)
+		}
+	}
+}

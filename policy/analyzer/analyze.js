@@ -169,7 +169,11 @@ function syntax(name, src, esm, out) {
     if (esm && vm.SourceTextModule) new vm.SourceTextModule(src, {identifier: name});
     else if (!esm) new vm.Script('(function (exports, require, module, __filename, __dirname) {' + src + '\n})', {filename: name});
   } catch (e) {
-    if (!(e instanceof SyntaxError)) return;
+    if (!(e instanceof SyntaxError)) {
+      // V8's parser out of stack (RangeError) and the like: fail closed.
+      out.push({file: name, line: 0, column: 0, rule: 'analysis_failed', message: `cannot compile: ${e && e.name}`});
+      return;
+    }
     const m = new RegExp(name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + ':(\\d+)').exec(String(e.stack));
     out.push({file: name, line: m ? Number(m[1]) : 0, column: 0, rule: 'syntax_error', message: e.message});
   }
