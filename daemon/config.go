@@ -51,7 +51,7 @@ type Config struct {
 	// History configures the run history database.
 	History HistoryConfig `toml:"history"`
 	// Policy is the operator policy file (see policy/default.toml); when
-	// it does not exist the embedded default policy is used.
+	// it does not exist (or is "") the embedded default policy is used.
 	Policy string `toml:"policy"`
 }
 
@@ -140,6 +140,7 @@ func (c *Config) Validate() error {
 	check(c.ShutdownGrace.Duration >= 0, "shutdown_grace must not be negative")
 	check(c.CPUs >= 0.01 && c.CPUs <= 1024, "cpus %g must be between 0.01 and 1024", c.CPUs)
 	check(c.History.MaxRows >= 0 && c.History.OutputBytes >= 0, "history max_rows and output_bytes must not be negative")
+	check(c.Policy == "" || filepath.IsAbs(c.Policy), "policy %q must be an absolute path", c.Policy)
 	if c.ListenTCP != "" {
 		errs = append(errs, checkLoopback(c.ListenTCP))
 	}
