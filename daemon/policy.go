@@ -231,3 +231,20 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.ValidateResult{OK: len(findings) == 0, Findings: findings,
 		Profile: a.prof.Name, PolicyDigest: a.ap.p.Digest})
 }
+
+// grantedProfiles lists the profiles the request's caller may use, for
+// /v1/info.
+func (s *Server) grantedProfiles(r *http.Request) (string, []api.ProfileInfo) {
+	ap := s.pol.Load()
+	g, err := ap.p.Authorize(policyCaller(callerFrom(r.Context())))
+	if err != nil {
+		return ap.p.Digest, nil
+	}
+	out := make([]api.ProfileInfo, 0, len(g.Profiles))
+	for _, name := range g.Profiles {
+		prof := ap.p.Profiles[name]
+		out = append(out, api.ProfileInfo{Name: name, Language: string(prof.Language), Rootfs: prof.Rootfs,
+			Validation: prof.Validation.Mode, DefaultLimits: toAPILimits(prof.DefaultLimits), MaxLimits: toAPILimits(prof.MaxLimits)})
+	}
+	return ap.p.Digest, out
+}

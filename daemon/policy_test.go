@@ -112,6 +112,23 @@ func TestPolicyAdmission(t *testing.T) {
 	}
 }
 
+func TestInfoListsGrantedProfiles(t *testing.T) {
+	ts := startServerPolicy(t, analyzerRunner(nil), nil, uidPolicy(""))
+	var info api.Info
+	_, body, _ := ts.do(t, "GET", api.PathInfo, nil)
+	if err := json.Unmarshal(body, &info); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range info.Profiles {
+		names = append(names, p.Name)
+	}
+	if strings.Join(names, ",") != "checked,python,reported" || info.PolicyDigest != ts.srv.Policy().Digest ||
+		info.Profiles[1].MaxLimits.WallMS != 3000 || info.Profiles[0].Validation != "enforce" {
+		t.Errorf("info profiles %+v digest %q", info.Profiles, info.PolicyDigest)
+	}
+}
+
 func TestValidateEndpoint(t *testing.T) {
 	ts := startServerPolicy(t, analyzerRunner(nil), nil, uidPolicy(""))
 	status, body, _ := ts.do(t, "POST", api.PathValidate, `{"language":"python","code":"eval('x')"}`)

@@ -221,7 +221,7 @@ func (s *Server) historyError(err error) error {
 	return err
 }
 
-func (s *Server) handleInfo(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 	running, queued := s.adm.counts()
 	info := api.Info{Version: s.version, DefaultLimits: s.cfg.DefaultLimits, MaxLimits: s.cfg.MaxLimits,
 		CgroupVersion: s.host.CgroupVersion, Seccomp: s.host.Seccomp, MaxConcurrent: s.cfg.MaxConcurrent,
@@ -231,6 +231,7 @@ func (s *Server) handleInfo(w http.ResponseWriter, _ *http.Request) {
 			info.Languages = append(info.Languages, api.LanguageInfo{Name: string(l), Rootfs: img.Ref()})
 		}
 	}
+	info.PolicyDigest, info.Profiles = s.grantedProfiles(r)
 	writeJSON(w, http.StatusOK, info)
 }
 

@@ -186,6 +186,20 @@ type Info struct {
 	QueueSize     int            `json:"queue_size"`
 	Running       int            `json:"running"`
 	Queued        int            `json:"queued"`
+	// PolicyDigest is the running policy's; Profiles are the ones this
+	// caller may use.
+	PolicyDigest string        `json:"policy_digest,omitempty"`
+	Profiles     []ProfileInfo `json:"profiles,omitempty"`
+}
+
+// ProfileInfo describes a policy profile granted to the caller.
+type ProfileInfo struct {
+	Name          string `json:"name"`
+	Language      string `json:"language"`
+	Rootfs        string `json:"rootfs"`     // as the policy names it
+	Validation    string `json:"validation"` // off, report or enforce
+	DefaultLimits Limits `json:"default_limits"`
+	MaxLimits     Limits `json:"max_limits"`
 }
 
 // Health is the body of GET /healthz (200 when Status is "ok", else 503).
