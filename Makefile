@@ -14,7 +14,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 APT_PACKAGES := gcc libc6-dev libseccomp-dev pkg-config ca-certificates
 export CGO_ENABLED := 1
 
-.PHONY: help deps build rootfs rootfs-test serve test test-unit lint run clean
+.PHONY: help deps build rootfs rootfs-test serve test test-unit lint run clean seccomp-profiles
 
 help: ## show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ serve: build ## run the daemon in the foreground on /run/jaild/jaild.sock (root;
 
 run: build ## run examples/hello.py in a jail without the daemon (root; needs `make rootfs`)
 	$(BIN)/jaild run --state-dir $(STATE_DIR) examples/hello.py
+
+seccomp-profiles: rootfs-test ## re-derive policy/seccomp/{python,node}.json with strace (root, strace; see docs/SECCOMP.md)
+	STATE_DIR=$(TEST_STATE_DIR) policy/seccomp/derive.sh
 
 clean: ## remove build output
 	rm -rf $(BIN)

@@ -50,6 +50,9 @@ type Config struct {
 	CPUs float64 `toml:"cpus"`
 	// History configures the run history database.
 	History HistoryConfig `toml:"history"`
+	// Policy is the operator policy file (see policy/default.toml); when
+	// it does not exist (or is "") the embedded default policy is used.
+	Policy string `toml:"policy"`
 }
 
 // HistoryConfig configures retention of the run history.
@@ -93,6 +96,7 @@ func Default() Config {
 		MaxLimits: api.Limits{WallMS: 60000, CPUMS: 60000, MemoryBytes: 1 << 30, Pids: 256,
 			OutputBytes: 16 << 20, TmpBytes: 512 << 20},
 		History: HistoryConfig{MaxAge: Duration{30 * 24 * time.Hour}, MaxRows: 100000, OutputBytes: 64 << 10},
+		Policy:  "/etc/jaild/policy.toml",
 	}
 }
 
@@ -136,6 +140,7 @@ func (c *Config) Validate() error {
 	check(c.ShutdownGrace.Duration >= 0, "shutdown_grace must not be negative")
 	check(c.CPUs >= 0.01 && c.CPUs <= 1024, "cpus %g must be between 0.01 and 1024", c.CPUs)
 	check(c.History.MaxRows >= 0 && c.History.OutputBytes >= 0, "history max_rows and output_bytes must not be negative")
+	check(c.Policy == "" || filepath.IsAbs(c.Policy), "policy %q must be an absolute path", c.Policy)
 	if c.ListenTCP != "" {
 		errs = append(errs, checkLoopback(c.ListenTCP))
 	}

@@ -124,7 +124,7 @@ func harnessSpec(ej *evalJob, img rootfs.Image, cases []evalCase, lim jail.Limit
 		Files:   files,
 		Stdin:   stdin,
 		Limits:  lim,
-		Seccomp: policy.DefaultSeccomp(),
+		Seccomp: ej.a.prof.Filter,
 	}, nil
 }
 
@@ -132,7 +132,8 @@ func harnessSpec(ej *evalJob, img rootfs.Image, cases []evalCase, lim jail.Limit
 func newEvalRun(ej *evalJob, img rootfs.Image, caller *api.Caller, eff api.Limits) *api.RunResult {
 	now := time.Now()
 	return &api.RunResult{ID: newRunID(now), Language: string(ej.run.language), Rootfs: img.Ref(),
-		Limits: eff, CreatedAt: now.UTC(), Caller: caller, CodeSHA256: ej.run.codeHash, ExitCode: -1}
+		Limits: eff, CreatedAt: now.UTC(), Caller: caller, CodeSHA256: ej.run.codeHash, ExitCode: -1,
+		Profile: ej.a.prof.Name, PolicyDigest: ej.a.ap.p.Digest}
 }
 
 // runHarness runs cases in one harness jail and judges them.
@@ -176,7 +177,7 @@ func (s *Server) runStdioCase(ctx context.Context, ej *evalJob, img rootfs.Image
 		Files:   ej.run.files,
 		Stdin:   []byte(c.stdin),
 		Limits:  c.limits,
-		Seccomp: policy.DefaultSeccomp(),
+		Seccomp: ej.a.prof.Filter,
 	}
 	run := newEvalRun(ej, img, caller, c.eff)
 	raw, err := s.execute(ctx, run, spec, func() {})

@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jaild/jaild/daemon/api"
 	"github.com/jaild/jaild/jail"
+	"github.com/jaild/jaild/policy"
 	"github.com/jaild/jaild/rootfs"
 )
 
@@ -20,7 +22,8 @@ const maxCases = 100
 
 // evalJob is a validated eval request.
 type evalJob struct {
-	run      *job // program, env and the request-level limits
+	a        *admitted // caller, profile and rootfs under the policy
+	run      *job      // program, env and the request-level limits
 	function bool // function cases, else stdin/stdout cases
 	cases    []evalCase
 	total    time.Duration
@@ -50,9 +53,9 @@ var (
 
 // validateEval checks an EvalRequest; nothing runs for a request that
 // fails here.
-func validateEval(req *api.EvalRequest, cfg *Config) (*evalJob, error) {
+func validateEval(req *api.EvalRequest, cfg *Config, prof *policy.Profile) (*evalJob, error) {
 	base, err := validateRun(&api.RunRequest{Language: req.Language, Code: req.Code, Files: req.Files,
-		Entrypoint: req.Entrypoint, Env: req.Env, Limits: req.Limits}, cfg)
+		Entrypoint: req.Entrypoint, Env: req.Env, Limits: req.Limits}, cfg, prof)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +72,7 @@ func validateEval(req *api.EvalRequest, cfg *Config) (*evalJob, error) {
 		function: req.Cases[0].Function != ""}
 	var sum time.Duration
 	for i := range req.Cases {
-		c, err := validateCase(&req.Cases[i], req, ej.function, base.language, cfg)
+		c, err := validateCase(&req.Cases[i], req, ej.function, prof, cfg)
 		if err != nil {
 			return nil, prefixError(fmt.Sprintf("cases[%d]", i), err)
 		}
@@ -89,7 +92,7 @@ func validateEval(req *api.EvalRequest, cfg *Config) (*evalJob, error) {
 	return ej, nil
 }
 
-func validateCase(rc *api.EvalCase, req *api.EvalRequest, function bool, lang jail.Language, cfg *Config) (evalCase, error) {
+func validateCase(rc *api.EvalCase, req *api.EvalRequest, function bool, prof *policy.Profile, cfg *Config) (evalCase, error) {
 	c := evalCase{name: rc.Name, function: rc.Function, stdin: rc.Stdin}
 	switch {
 	case rc.Function != "" && rc.ExpectedStdout != nil:
@@ -122,7 +125,7 @@ func validateCase(rc *api.EvalCase, req *api.EvalRequest, function bool, lang ja
 	}
 	c.cmp = comparison{mode: mode, tol: tol}
 	if function {
-		if err := c.setFunction(rc, lang); err != nil {
+		if err := c.setFunction(rc, prof.Language); err != nil {
 			return c, err
 		}
 	} else if err := c.setStdio(rc); err != nil {
@@ -138,7 +141,7 @@ func validateCase(rc *api.EvalCase, req *api.EvalRequest, function bool, lang ja
 			return c, err
 		}
 	}
-	l, eff, err := effectiveLimits(&lim, cfg)
+	l, eff, err := effectiveLimits(&lim, toAPILimits(prof.DefaultLimits), toAPILimits(prof.MaxLimits), cfg.CPUs)
 	if err != nil {
 		return c, err
 	}
@@ -217,37 +220,77 @@ func prefixError(prefix string, err error) error {
 	return err
 }
 
-// handleEval runs an eval: decode → validate → one jail per case (or one
-// for all) through the normal admission and run path → compare in Go →
-// history → one log line.
+// handleEval runs an eval: decode → caller and profile under the policy →
+// validate → quota and static checks → one jail per case (or one for all)
+// through the normal admission and run path → compare in Go → history →
+// one log line.
 func (s *Server) handleEval(w http.ResponseWriter, r *http.Request) {
 	var req api.EvalRequest
 	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
 		writeError(w, err)
 		return
 	}
-	ej, err := validateEval(&req, &s.cfg)
+	a, err := s.admit(r.Context(), req.Language, req.Profile)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	img, ok := s.images[ej.run.language]
-	if !ok {
-		writeError(w, fmt.Errorf("%w %s: %v", ErrNoRootfs, ej.run.language, s.missing[ej.run.language]))
+	ej, err := validateEval(&req, &s.cfg, a.prof)
+	if err != nil {
+		writeError(w, err)
 		return
 	}
+	ej.a = a
+	findings, release, err := s.gate(r.Context(), a, ej.run)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer release()
 	s.inflight.Add(1)
 	defer s.inflight.Done()
-	res, err := s.evaluate(r.Context(), ej, img, callerFrom(r.Context()))
+	res, err := s.evaluate(r.Context(), ej, callerFrom(r.Context()))
+	release()
 	if err != nil {
 		writeError(w, err)
 		return
 	}
+	res.Findings = findings
 	s.hist.saveEval(context.WithoutCancel(r.Context()), res)
-	s.log.Info("eval finished", "eval_id", res.ID, "language", res.Language, "cases", res.Summary.Total,
-		"passed", res.Summary.Passed, "failed", res.Summary.Failed, "skipped", res.Summary.Skipped,
-		"wall_ms", res.Summary.WallMS, "shared_jail", res.SharedJail, "code_sha256", res.CodeSHA256)
+	s.log.Info("eval finished", "eval_id", res.ID, "language", res.Language, "profile", res.Profile,
+		"cases", res.Summary.Total, "passed", res.Summary.Passed, "failed", res.Summary.Failed,
+		"skipped", res.Summary.Skipped, "wall_ms", res.Summary.WallMS, "shared_jail", res.SharedJail,
+		"code_sha256", res.CodeSHA256)
 	writeJSON(w, http.StatusOK, res)
+}
+
+// gate applies what /v1/runs applies before a jail starts: the caller's
+// quota of requests in flight (an eval holds one for all its cases) and the
+// profile's static checks on the submitted files (refused with 422 in
+// enforce mode). release is idempotent.
+func (s *Server) gate(ctx context.Context, a *admitted, j *job) ([]api.Finding, func(), error) {
+	release, err := s.quota.acquire(policyCaller(callerFrom(ctx)).Key(), a.grant.MaxConcurrent)
+	if err != nil {
+		return nil, nil, err
+	}
+	var once sync.Once
+	rel := func() { once.Do(release) }
+	mode := a.prof.Validation.Mode
+	if mode == policy.ModeOff {
+		return nil, rel, nil
+	}
+	findings, err := s.analyze(ctx, a, j.files)
+	if err != nil {
+		rel()
+		return nil, nil, err
+	}
+	if mode == policy.ModeEnforce && len(findings) > 0 {
+		rel()
+		s.log.Info("run refused by static checks", "profile", a.prof.Name, "findings", len(findings),
+			"code_sha256", j.codeHash)
+		return nil, nil, &validationError{findings: findings}
+	}
+	return findings, rel, nil
 }
 
 func (s *Server) handleGetEval(w http.ResponseWriter, r *http.Request) {
@@ -261,11 +304,12 @@ func (s *Server) handleGetEval(w http.ResponseWriter, r *http.Request) {
 
 // evaluate runs every case and judges it. It fails only when the daemon
 // refuses a jail (queue full, shutting down).
-func (s *Server) evaluate(ctx context.Context, ej *evalJob, img rootfs.Image, caller *api.Caller) (*api.EvalResult, error) {
+func (s *Server) evaluate(ctx context.Context, ej *evalJob, caller *api.Caller) (*api.EvalResult, error) {
 	start := time.Now()
+	img := ej.a.img
 	res := &api.EvalResult{ID: newRunID(start), Language: string(ej.run.language), Rootfs: img.Ref(),
 		SharedJail: ej.shared, CreatedAt: start.UTC(), Caller: caller, CodeSHA256: ej.run.codeHash,
-		Cases: make([]api.CaseResult, len(ej.cases))}
+		Cases: make([]api.CaseResult, len(ej.cases)), Profile: ej.a.prof.Name, PolicyDigest: ej.a.ap.p.Digest}
 	for i, c := range ej.cases {
 		res.Cases[i] = api.CaseResult{Name: c.name, Verdict: api.VerdictSkipped}
 	}

@@ -44,7 +44,10 @@ CREATE TABLE IF NOT EXISTS runs (
 	caller_gid        INTEGER,
 	caller_pid        INTEGER,
 	code_sha256       TEXT NOT NULL,
-	error             TEXT NOT NULL DEFAULT ''
+	error             TEXT NOT NULL DEFAULT '',
+	profile           TEXT NOT NULL DEFAULT '',
+	policy_digest     TEXT NOT NULL DEFAULT '', -- sha256 of the policy file the run was admitted under
+	syscall           TEXT NOT NULL DEFAULT ''  -- what a seccomp kill was for
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, id);
 CREATE INDEX IF NOT EXISTS runs_language ON runs (language, id);
@@ -72,6 +75,9 @@ func openHistory(path string, cfg HistoryConfig, log *slog.Logger) *history {
 		db.SetMaxOpenConns(1) // SQLite serialises writers anyway; one conn avoids SQLITE_BUSY storms
 		_, err = db.Exec(schema)
 	}
+	if err == nil {
+		err = migrate(db)
+	}
 	if err != nil {
 		h.fail("open history database", err)
 		if db != nil {
@@ -81,6 +87,23 @@ func openHistory(path string, cfg HistoryConfig, log *slog.Logger) *history {
 	}
 	h.db = db
 	return h
+}
+
+// migrate adds the columns of later versions to a database an older
+// jaild created (CREATE TABLE IF NOT EXISTS leaves it as it was).
+func migrate(db *sql.DB) error {
+	for _, col := range []string{"profile", "policy_digest", "syscall"} {
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = ?`, col).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := db.Exec(`ALTER TABLE runs ADD COLUMN ` + col + ` TEXT NOT NULL DEFAULT ''`); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (h *history) fail(what string, err error) {
@@ -142,8 +165,9 @@ func (h *history) begin(ctx context.Context, r *api.RunResult) {
 		uid, gid, pid = r.Caller.UID, r.Caller.GID, r.Caller.PID
 	}
 	_, err := h.db.ExecContext(ctx, `INSERT INTO runs (id, created_at, status, language, rootfs, limits,
-		caller_uid, caller_gid, caller_pid, code_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.CreatedAt.UnixMilli(), api.StatusRunning, r.Language, r.Rootfs, string(lim), uid, gid, pid, r.CodeSHA256)
+		caller_uid, caller_gid, caller_pid, code_sha256, profile, policy_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.CreatedAt.UnixMilli(), api.StatusRunning, r.Language, r.Rootfs, string(lim), uid, gid, pid, r.CodeSHA256,
+		r.Profile, r.PolicyDigest)
 	if err != nil {
 		h.fail("record run start", err)
 		return
@@ -160,9 +184,9 @@ func (h *history) finish(ctx context.Context, r *api.RunResult, stdout, stderr [
 	lim, _ := json.Marshal(r.Limits)
 	_, err := h.db.ExecContext(ctx, `UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, signal = ?,
 		wall_ms = ?, cpu_ms = ?, memory_peak_bytes = ?, queue_ms = ?, stdout = ?, stderr = ?,
-		stdout_dropped = ?, stderr_dropped = ?, limits = ?, rootfs = ?, error = ? WHERE id = ?`,
+		stdout_dropped = ?, stderr_dropped = ?, limits = ?, rootfs = ?, error = ?, syscall = ? WHERE id = ?`,
 		time.Now().UnixMilli(), r.Status, r.ExitCode, r.Signal, r.WallMS, r.CPUMS, r.MemoryPeak, r.QueueMS,
-		head(stdout), head(stderr), r.StdoutDropped, r.StderrDropped, string(lim), r.Rootfs, r.Error, r.ID)
+		head(stdout), head(stderr), r.StdoutDropped, r.StderrDropped, string(lim), r.Rootfs, r.Error, r.Syscall, r.ID)
 	if err != nil {
 		h.fail("record run result", err)
 		return
@@ -172,7 +196,7 @@ func (h *history) finish(ctx context.Context, r *api.RunResult, stdout, stderr [
 
 const columns = `id, created_at, status, language, rootfs, exit_code, signal, wall_ms, cpu_ms,
 	memory_peak_bytes, queue_ms, stdout, stderr, stdout_dropped, stderr_dropped, limits,
-	caller_uid, caller_gid, caller_pid, code_sha256, error`
+	caller_uid, caller_gid, caller_pid, code_sha256, error, profile, policy_digest, syscall`
 
 func scanRun(sc interface{ Scan(...any) error }, withOutput bool) (api.RunResult, error) {
 	var r api.RunResult
@@ -182,7 +206,7 @@ func scanRun(sc interface{ Scan(...any) error }, withOutput bool) (api.RunResult
 	var uid, gid, pid sql.NullInt64
 	err := sc.Scan(&r.ID, &created, &r.Status, &r.Language, &r.Rootfs, &r.ExitCode, &r.Signal, &r.WallMS,
 		&r.CPUMS, &r.MemoryPeak, &r.QueueMS, &stdout, &stderr, &r.StdoutDropped, &r.StderrDropped, &lim,
-		&uid, &gid, &pid, &r.CodeSHA256, &r.Error)
+		&uid, &gid, &pid, &r.CodeSHA256, &r.Error, &r.Profile, &r.PolicyDigest, &r.Syscall)
 	if err != nil {
 		return r, err
 	}

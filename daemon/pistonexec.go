@@ -27,7 +27,7 @@ type pistonJob struct {
 
 // parsePiston validates a Piston request with Piston's own messages, in
 // Piston's order (language, version, files, runtime, limits).
-func parsePiston(p *api.PistonRequest, versions map[jail.Language]string, cfg *Config) (*pistonJob, error) {
+func parsePiston(p *api.PistonRequest, versions map[jail.Language]string) (*pistonJob, error) {
 	var lang, version string
 	if json.Unmarshal(p.Language, &lang) != nil || lang == "" {
 		return nil, pistonBad("language is required as a string")
@@ -53,7 +53,7 @@ func parsePiston(p *api.PistonRequest, versions map[jail.Language]string, cfg *C
 	if err := pj.setFiles(files); err != nil {
 		return nil, err
 	}
-	if err := pj.setLimits(p, cfg); err != nil {
+	if err := pj.checkLimits(p); err != nil {
 		return nil, err
 	}
 	if len(p.Stdin) > 0 && string(p.Stdin) != "null" && json.Unmarshal(p.Stdin, &pj.req.Stdin) != nil {
@@ -102,31 +102,50 @@ func (pj *pistonJob) setFiles(files []api.PistonFile) error {
 	return nil
 }
 
-// setLimits maps run_timeout, run_cpu_time and run_memory_limit; 0 or
-// absent means jaild's default, and so does a negative memory limit (-1 is
-// Piston's "no limit", which jaild does not have).
-func (pj *pistonJob) setLimits(p *api.PistonRequest, cfg *Config) error {
-	lim := &api.Limits{}
-	for _, c := range []struct {
-		name string
-		raw  json.RawMessage
-		dst  *int64
-		max  int64
-	}{
-		{"run_timeout", p.RunTimeout, &lim.WallMS, cfg.MaxLimits.WallMS},
-		{"run_cpu_time", p.RunCPUTime, &lim.CPUMS, cfg.MaxLimits.CPUMS},
-		{"run_memory_limit", p.RunMemoryLimit, &lim.MemoryBytes, cfg.MaxLimits.MemoryBytes},
+// limitFields pairs Piston's limit fields with jaild's; compile_* have
+// no counterpart.
+func (pj *pistonJob) limitFields(p *api.PistonRequest, lim, maxL *api.Limits) []pistonLimit {
+	return []pistonLimit{
+		{"run_timeout", p.RunTimeout, &lim.WallMS, maxL.WallMS},
+		{"run_cpu_time", p.RunCPUTime, &lim.CPUMS, maxL.CPUMS},
+		{"run_memory_limit", p.RunMemoryLimit, &lim.MemoryBytes, maxL.MemoryBytes},
 		{"compile_timeout", p.CompileTimeout, nil, 0},
 		{"compile_cpu_time", p.CompileCPUTime, nil, 0},
 		{"compile_memory_limit", p.CompileMemoryLimit, nil, 0},
-	} {
+	}
+}
+
+type pistonLimit struct {
+	name string
+	raw  json.RawMessage
+	dst  *int64
+	max  int64
+}
+
+// checkLimits checks each limit is a number, before the caller's profile
+// (and so the maxima) is known.
+func (pj *pistonJob) checkLimits(p *api.PistonRequest) error {
+	for _, c := range pj.limitFields(p, &api.Limits{}, &api.Limits{}) {
+		var v float64
+		if len(c.raw) > 0 && string(c.raw) != "null" && json.Unmarshal(c.raw, &v) != nil {
+			return pistonBad("If specified, %s must be a number", c.name)
+		}
+	}
+	return nil
+}
+
+// setLimits maps run_timeout, run_cpu_time and run_memory_limit within the
+// profile's maxima; 0 or absent means the profile's default, and so does
+// a negative memory limit (-1 is Piston's "no limit", which jaild does not
+// have).
+func (pj *pistonJob) setLimits(p *api.PistonRequest, maxL api.Limits) error {
+	lim := &api.Limits{}
+	for _, c := range pj.limitFields(p, lim, &maxL) {
 		if len(c.raw) == 0 || string(c.raw) == "null" {
 			continue
 		}
 		var v float64
-		if json.Unmarshal(c.raw, &v) != nil {
-			return pistonBad("If specified, %s must be a number", c.name)
-		}
+		_ = json.Unmarshal(c.raw, &v)
 		switch {
 		case c.dst == nil || v == 0:
 		case v < 0 && c.name == "run_memory_limit":
@@ -170,21 +189,34 @@ func (s *Server) handlePistonExecute(w http.ResponseWriter, r *http.Request) {
 		writePistonError(w, pistonBad("request body is not a JSON object: %v", err))
 		return
 	}
-	pj, err := parsePiston(&preq, s.versions(), &s.cfg)
+	pj, err := parsePiston(&preq, s.versions())
 	if err != nil {
 		writePistonError(w, err)
 		return
 	}
-	j, err := validateRun(&pj.req, &s.cfg)
+	// The same path as /v1/runs: caller and profile under the policy, the
+	// profile's limits and env rules, quota and static checks.
+	a, err := s.admit(r.Context(), string(pj.rt.lang), "")
+	if err != nil {
+		writePistonError(w, err)
+		return
+	}
+	if err := pj.setLimits(&preq, toAPILimits(a.prof.MaxLimits)); err != nil {
+		writePistonError(w, err)
+		return
+	}
+	j, err := validateRun(&pj.req, &s.cfg, a.prof)
 	if err != nil {
 		writePistonError(w, pistonBad("%s", strings.TrimPrefix(err.Error(), jail.ErrInvalidSpec.Error()+": ")))
 		return
 	}
-	img, ok := s.images[j.language]
-	if !ok {
-		writePistonError(w, fmt.Errorf("%w %s: %v", ErrNoRootfs, j.language, s.missing[j.language]))
+	_, release, err := s.gate(r.Context(), a, j)
+	if err != nil {
+		writePistonError(w, err)
 		return
 	}
+	defer release()
+	img := a.img
 	argv, err := policy.Command(j.language, img.Interpreter, j.entrypoint, j.args)
 	if err != nil {
 		writePistonError(w, pistonBad("%v", err))
@@ -198,15 +230,18 @@ func (s *Server) handlePistonExecute(w http.ResponseWriter, r *http.Request) {
 		Files:   j.files,
 		Stdin:   j.stdin,
 		Limits:  j.limits,
-		Seccomp: policy.DefaultSeccomp(),
+		Seccomp: a.prof.Filter,
 		Output:  output.add,
 	}
 	now := time.Now()
 	res := &api.RunResult{ID: newRunID(now), Language: string(j.language), Rootfs: img.Ref(),
-		Limits: j.effective, CreatedAt: now.UTC(), Caller: callerFrom(r.Context()), CodeSHA256: j.codeHash, ExitCode: -1}
+		Limits: j.effective, CreatedAt: now.UTC(), Caller: callerFrom(r.Context()), CodeSHA256: j.codeHash, ExitCode: -1,
+		Profile: a.prof.Name, PolicyDigest: a.ap.p.Digest}
 	s.inflight.Add(1)
 	defer s.inflight.Done()
-	if _, err := s.execute(r.Context(), res, spec, func() {}); err != nil {
+	_, err = s.execute(r.Context(), res, spec, func() {})
+	release()
+	if err != nil {
 		writePistonError(w, err)
 		return
 	}

@@ -32,24 +32,53 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest(api.CodeInvalidRequest, "stream must be 0 or 1"))
 		return
 	}
-	j, err := decodeRun(r, w, &s.cfg)
+	var req api.RunRequest
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	a, err := s.admit(r.Context(), req.Language, req.Profile)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	img, ok := s.images[j.language]
-	if !ok {
-		writeError(w, fmt.Errorf("%w %s: %v", ErrNoRootfs, j.language, s.missing[j.language]))
+	j, err := validateRun(&req, &s.cfg, a.prof)
+	if err != nil {
+		writeError(w, err)
 		return
 	}
+	// The quota covers the static checks too: they run in a jail. The
+	// deferred release covers the early returns; it is idempotent.
+	releaseQuota, err := s.quota.acquire(policyCaller(callerFrom(r.Context())).Key(), a.grant.MaxConcurrent)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer releaseQuota()
+	fail := func(err error) { releaseQuota(); writeError(w, err) }
+	img := a.img
 	now := time.Now()
 	res := &api.RunResult{ID: newRunID(now), Language: string(j.language), Rootfs: img.Ref(),
 		Limits: j.effective, CreatedAt: now.UTC(), Caller: callerFrom(r.Context()), CodeSHA256: j.codeHash,
-		ExitCode: -1}
+		ExitCode: -1, Profile: a.prof.Name, PolicyDigest: a.ap.p.Digest}
 	argv, err := policy.Command(j.language, img.Interpreter, j.entrypoint, j.args)
 	if err != nil {
-		writeError(w, badRequest(api.CodeInvalidRequest, "%v", err))
+		fail(badRequest(api.CodeInvalidRequest, "%v", err))
 		return
+	}
+	if mode := a.prof.Validation.Mode; mode != policy.ModeOff {
+		findings, err := s.analyze(r.Context(), a, j.files)
+		if err != nil {
+			fail(err)
+			return
+		}
+		if mode == policy.ModeEnforce && len(findings) > 0 {
+			s.log.Info("run refused by static checks", "profile", a.prof.Name, "findings", len(findings),
+				"code_sha256", j.codeHash)
+			fail(&validationError{findings: findings})
+			return
+		}
+		res.Findings = findings
 	}
 	spec := jail.Spec{
 		Rootfs:  jail.Rootfs{Name: img.Name, Digest: img.Digest, Path: img.Path},
@@ -58,7 +87,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		Files:   j.files,
 		Stdin:   j.stdin,
 		Limits:  j.limits,
-		Seccomp: policy.DefaultSeccomp(),
+		Seccomp: a.prof.Filter,
 	}
 	// A stream's 200 goes out only once the run holds a slot, so a full
 	// queue can still answer 429.
@@ -71,6 +100,9 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	s.inflight.Add(1)
 	defer s.inflight.Done()
 	raw, err := s.execute(r.Context(), res, spec, started)
+	// Released before the answer goes out: a client that runs one script
+	// after another must never see its own finished run count.
+	releaseQuota()
 	if err != nil && raw == nil {
 		writeError(w, err) // refused before anything ran: 429, 503
 		return
@@ -132,12 +164,15 @@ func (s *Server) execute(ctx context.Context, res *api.RunResult, spec jail.Spec
 func (s *Server) logRun(r *api.RunResult) {
 	attrs := []any{"run_id", r.ID, "language", r.Language, "status", r.Status, "exit_code", r.ExitCode,
 		"wall_ms", r.WallMS, "cpu_ms", r.CPUMS, "memory_peak_bytes", r.MemoryPeak, "queue_ms", r.QueueMS,
-		"rootfs", r.Rootfs, "code_sha256", r.CodeSHA256}
+		"rootfs", r.Rootfs, "code_sha256", r.CodeSHA256, "profile", r.Profile, "policy_digest", r.PolicyDigest}
 	if r.Caller != nil {
 		attrs = append(attrs, "caller_uid", r.Caller.UID, "caller_gid", r.Caller.GID, "caller_pid", r.Caller.PID)
 	}
 	if r.Signal != "" {
 		attrs = append(attrs, "signal", r.Signal)
+	}
+	if r.Syscall != "" {
+		attrs = append(attrs, "syscall", r.Syscall)
 	}
 	if r.Error != "" {
 		attrs = append(attrs, "error", r.Error)
@@ -186,7 +221,7 @@ func (s *Server) historyError(err error) error {
 	return err
 }
 
-func (s *Server) handleInfo(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 	running, queued := s.adm.counts()
 	info := api.Info{Version: s.version, DefaultLimits: s.cfg.DefaultLimits, MaxLimits: s.cfg.MaxLimits,
 		CgroupVersion: s.host.CgroupVersion, Seccomp: s.host.Seccomp, MaxConcurrent: s.cfg.MaxConcurrent,
@@ -196,6 +231,7 @@ func (s *Server) handleInfo(w http.ResponseWriter, _ *http.Request) {
 			info.Languages = append(info.Languages, api.LanguageInfo{Name: string(l), Rootfs: img.Ref()})
 		}
 	}
+	info.PolicyDigest, info.Profiles = s.grantedProfiles(r)
 	writeJSON(w, http.StatusOK, info)
 }
 

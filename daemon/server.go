@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jaild/jaild/daemon/api"
 	"github.com/jaild/jaild/jail"
+	"github.com/jaild/jaild/policy"
 	"github.com/jaild/jaild/rootfs"
 )
 
@@ -36,8 +38,11 @@ type Options struct {
 	Host    HostInfo
 	Logger  *slog.Logger
 	Version string
-	// Authorize decides who may call; nil allows root and SocketGroup.
+	// Authorize decides who may connect at all; nil lets through every
+	// caller some rule of the policy matches.
 	Authorize Authorizer
+	// Policy is the operator policy; nil uses the embedded default.
+	Policy *policy.Policy
 }
 
 // Server is the jaild HTTP API.
@@ -52,6 +57,9 @@ type Server struct {
 	hist      *history
 	images    map[jail.Language]rootfs.Image
 	missing   map[jail.Language]error
+	lookup    Images
+	pol       atomic.Pointer[activePolicy]
+	quota     quota
 
 	runCtx     context.Context // parent of every run; cancelled after the shutdown grace
 	cancelRuns context.CancelCauseFunc
@@ -72,12 +80,24 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Authorize == nil {
-		o.Authorize = groupAuthorizer(o.Config.SocketGroup)
-	}
 	s := &Server{cfg: o.Config, runner: o.Runner, host: o.Host, log: o.Logger, version: o.Version,
-		authorize: o.Authorize, adm: newAdmission(o.Config.MaxConcurrent, o.Config.QueueSize),
+		authorize: o.Authorize, adm: newAdmission(o.Config.MaxConcurrent, o.Config.QueueSize), lookup: o.Images,
 		images: map[jail.Language]rootfs.Image{}, missing: map[jail.Language]error{}, stopPrune: make(chan struct{})}
+	if s.authorize == nil {
+		s.authorize = s.policyAuthorizer
+	}
+	if o.Policy == nil {
+		p, err := policy.LoadDefault()
+		if err != nil {
+			return nil, err
+		}
+		o.Policy = p
+	}
+	ap, err := s.preparePolicy(o.Policy)
+	if err != nil {
+		return nil, err
+	}
+	s.pol.Store(ap)
 	for _, l := range jail.Languages {
 		img, err := o.Images.Lookup(string(l))
 		if err != nil {
@@ -107,6 +127,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+api.PathEvals, s.handleEval)
 	mux.HandleFunc("GET "+api.PathEval+"{id}", s.handleGetEval)
 	s.pistonRoutes(mux)
+	mux.HandleFunc("POST "+api.PathValidate, s.handleValidate)
 	return s.guard(mux)
 }
 
@@ -138,6 +159,7 @@ func (s *Server) guard(next *http.ServeMux) http.Handler {
 func (s *Server) notRouted(w http.ResponseWriter, r *http.Request) {
 	known := r.URL.Path == api.PathRuns || r.URL.Path == api.PathInfo || r.URL.Path == api.PathHealth ||
 		r.URL.Path == api.PathEvals || pistonPath(r.URL.Path) ||
+		r.URL.Path == api.PathValidate ||
 		(strings.HasPrefix(r.URL.Path, api.PathRun) && len(r.URL.Path) > len(api.PathRun) &&
 			!strings.Contains(r.URL.Path[len(api.PathRun):], "/"))
 	if known {

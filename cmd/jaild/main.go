@@ -42,13 +42,15 @@ const usage = `jaild — run untrusted Python and Node scripts in single-use jai
 Usage:
   jaild [serve] [flags]             run the daemon (the default command): --socket PATH,
                                     --state-dir DIR, --config FILE, --listen-tcp ADDR,
-                                    --max-concurrent N, --queue-size N, --log-level LEVEL
+                                    --max-concurrent N, --queue-size N, --policy FILE, --log-level LEVEL
   jaild run [flags] FILE|-          run one script in a jail in this process and print its output
   jaild rootfs build python|node    build a minimal read-only rootfs from Debian packages
   jaild rootfs import NAME SRC      import a directory or tarball as a rootfs (--language, --strip)
   jaild rootfs ls                   list stored root filesystems
   jaild rootfs verify REF           check a rootfs digest and run its interpreter in a jail
   jaild reap                        remove jails left behind by a killed jaild
+  jaild policy check FILE           validate a policy file and print its effective profiles
+  jaild policy default              print the commented default policy
   jaild version                     print the version
 
 Every command takes --state-dir DIR (default /var/lib/jaild) and --log-level.
@@ -70,6 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"run":    cmdRun,
 		"rootfs": cmdRootfs,
 		"reap":   cmdReap,
+		"policy": cmdPolicy,
 		"version": func(context.Context, []string, io.Writer, io.Writer) (int, error) {
 			fmt.Fprintln(stdout, "jaild", version)
 			return 0, nil

@@ -115,7 +115,7 @@ func probe(ctx context.Context, stateDir string, log *slog.Logger, img rootfs.Im
 		Argv:   argv, Env: policy.BaseEnv(lang),
 		Files:   []jail.File{{Name: entry, Content: []byte(code)}},
 		Limits:  jail.DefaultLimits(),
-		Seccomp: policy.DefaultSeccomp(),
+		Seccomp: policy.SeccompFor(string(lang)),
 	})
 	if err != nil {
 		return err

@@ -28,6 +28,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 	maxConc := fs.Int("max-concurrent", cfg.MaxConcurrent, "jails running at once")
 	queue := fs.Int("queue-size", cfg.QueueSize, "requests waiting for a slot before 429")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	policyPath := fs.String("policy", cfg.Policy, "operator policy file (absent: the built-in default)")
 	if err := parse(fs, args); err != nil {
 		return 0, err
 	}
@@ -54,6 +55,8 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 			cfg.MaxConcurrent = *maxConc
 		case "queue-size":
 			cfg.QueueSize = *queue
+		case "policy":
+			cfg.Policy = *policyPath
 		}
 	})
 	if err := cfg.Validate(); err != nil {
@@ -61,6 +64,10 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 	}
 	c := common{stateDir: cfg.StateDir, logLevel: *logLevel}
 	log, err := c.logger(stderr)
+	if err != nil {
+		return 0, err
+	}
+	pol, err := loadPolicy(cfg.Policy, log)
 	if err != nil {
 		return 0, err
 	}
@@ -77,7 +84,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 	}
 	info := runner.Info()
 	srv, err := daemon.New(daemon.Options{Config: cfg, Runner: runner, Images: store, Logger: log,
-		Version: version, Host: daemon.HostInfo{CgroupVersion: info.CgroupVersion, Seccomp: info.Seccomp}})
+		Version: version, Policy: pol, Host: daemon.HostInfo{CgroupVersion: info.CgroupVersion, Seccomp: info.Seccomp}})
 	if err != nil {
 		return 0, err
 	}
@@ -87,7 +94,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 	}
 	defer removeSocket(cfg.Socket)
 	log.Info("jaild serving", "socket", cfg.Socket, "tcp", cfg.ListenTCP, "state_dir", cfg.StateDir,
-		"max_concurrent", cfg.MaxConcurrent, "queue_size", cfg.QueueSize, "cgroup", info.CgroupVersion, "version", version)
+		"max_concurrent", cfg.MaxConcurrent, "queue_size", cfg.QueueSize, "policy", pol.Source, "policy_digest", pol.Digest, "cgroup", info.CgroupVersion, "version", version)
 	if err := srv.Serve(ctx, lns...); err != nil {
 		return 0, err
 	}

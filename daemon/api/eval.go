@@ -27,7 +27,9 @@ const DefaultFloatTolerance = 1e-6
 // run it against. Either every case is a function case (Function set) or
 // every case is a stdin/stdout case (ExpectedStdout set).
 type EvalRequest struct {
-	Language   string            `json:"language"`
+	Language string `json:"language"` // may be left out when Profile is given
+	// Profile names the operator policy's profile, as for RunRequest.
+	Profile    string            `json:"profile,omitempty"`
 	Code       string            `json:"code,omitempty"`
 	Files      []File            `json:"files,omitempty"`
 	Entrypoint string            `json:"entrypoint,omitempty"`
@@ -133,4 +135,9 @@ type EvalResult struct {
 	CreatedAt  time.Time    `json:"created_at"`
 	Caller     *Caller      `json:"caller,omitempty"`
 	CodeSHA256 string       `json:"code_sha256"`
+	// Profile and PolicyDigest say which policy profile ran the cases;
+	// Findings are the static checks' when the profile's mode is "report".
+	Profile      string    `json:"profile,omitempty"`
+	PolicyDigest string    `json:"policy_digest,omitempty"`
+	Findings     []Finding `json:"findings,omitempty"`
 }

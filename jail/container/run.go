@@ -172,6 +172,9 @@ loop:
 	res.CPU, res.MemoryPeak = u.cpu, u.peak
 	_ = j.ct.Signal(unix.SIGKILL) // nothing may outlive the main process
 	res.Status, res.ExitCode, res.Signal = verdict(ex.ps, reason, u.oomKills, u.cpu >= l.CPUTime)
+	if res.Status == jail.StatusSignaled && res.Signal == "SIGSYS" && ex.ps != nil {
+		res.Syscall = seccompSyscall(ex.ps.Pid())
+	}
 	j.collectOutput(&res)
 	switch {
 	case reason == killCancel:
