@@ -24,7 +24,7 @@ const maxCases = 100
 type evalJob struct {
 	a        *admitted // caller, profile and rootfs under the policy
 	run      *job      // program, env and the request-level limits
-	function bool // function cases, else stdin/stdout cases
+	function bool      // function cases, else stdin/stdout cases
 	cases    []evalCase
 	total    time.Duration
 	shared   bool
