@@ -14,6 +14,8 @@ import (
 	"github.com/jaild/jaild/jail"
 	"github.com/jaild/jaild/policy"
 	"github.com/jaild/jaild/rootfs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // The harness runs inside the jail; see harness/harness.py for its two
@@ -124,7 +126,7 @@ func harnessSpec(ej *evalJob, img rootfs.Image, cases []evalCase, lim jail.Limit
 		Files:   files,
 		Stdin:   stdin,
 		Limits:  lim,
-		Seccomp: ej.a.prof.Filter,
+		Seccomp: harnessFilter(ej.a.prof.Filter),
 	}, nil
 }
 
@@ -227,4 +229,41 @@ func (s *Server) evalShared(ctx context.Context, ej *evalJob, img rootfs.Image, 
 		}
 	}
 	return nil
+}
+
+// harnessFilter is the profile's seccomp filter plus what the harness
+// needs that filters derived from plain scripts lack (found by tracing the
+// harness in a jail, as policy/seccomp/derive.sh does):
+//   - prctl(PR_SET_DUMPABLE, …) only: the Python harness makes itself
+//     unreachable through /proc with it;
+//   - clone3 failing with ENOSYS instead of the filter's default errno:
+//     glibc's fork and posix_spawn (libuv's spawn) try clone3 first and
+//     fall back to clone, which the profile allows without namespace
+//     flags, only on ENOSYS. clone3 stays refused.
+//
+// A syscall the profile already has a rule for is left as the profile says.
+// The worker inherits the filter; neither rule gives it anything it could
+// not do already.
+func harnessFilter(f *specs.LinuxSeccomp) *specs.LinuxSeccomp {
+	if f == nil {
+		return nil // Spec.Validate refuses a missing filter
+	}
+	ruled := map[string]bool{}
+	for _, sc := range f.Syscalls {
+		for _, n := range sc.Names {
+			ruled[n] = true
+		}
+	}
+	out := *f
+	out.Syscalls = append([]specs.LinuxSyscall(nil), f.Syscalls...)
+	if !ruled["prctl"] {
+		out.Syscalls = append(out.Syscalls, specs.LinuxSyscall{Names: []string{"prctl"}, Action: specs.ActAllow,
+			Args: []specs.LinuxSeccompArg{{Index: 0, Value: unix.PR_SET_DUMPABLE, Op: specs.OpEqualTo}}})
+	}
+	if !ruled["clone3"] {
+		enosys := uint(unix.ENOSYS)
+		out.Syscalls = append(out.Syscalls, specs.LinuxSyscall{Names: []string{"clone3"}, Action: specs.ActErrno,
+			ErrnoRet: &enosys})
+	}
+	return &out
 }

@@ -124,7 +124,7 @@ func TestE2EEvalFunctionVerdicts(t *testing.T) {
 			t.Run(fmt.Sprintf("%s shared=%v", lang, shared), func(t *testing.T) {
 				t.Parallel()
 				r := d.eval(t, api.EvalRequest{Language: lang, Code: code, SharedJail: shared, Cases: cs,
-					Limits: &api.Limits{MemoryBytes: 64 << 20}})
+					Limits: &api.Limits{MemoryBytes: 64 << 20, WallMS: 15000}})
 				if got := verdicts(r); got != w {
 					dump(t, r)
 					t.Fatalf("verdicts %s\nwant     %s", got, w)
@@ -219,9 +219,11 @@ func TestE2EEvalStdioVerdicts(t *testing.T) {
 			t.Run(fmt.Sprintf("%s shared=%v", lang, shared), func(t *testing.T) {
 				t.Parallel()
 				// A shared jail has the largest limits of its cases: the
-				// memory limit is set for all of them.
+				// memory limit is set for all of them. The wall limit is
+				// generous: CI machines can be loaded, and a case's clock
+				// includes the worker's start.
 				r := d.eval(t, api.EvalRequest{Language: lang, Code: code, SharedJail: shared, Cases: cases,
-					Limits: &api.Limits{MemoryBytes: 64 << 20}})
+					Limits: &api.Limits{MemoryBytes: 64 << 20, WallMS: 15000}})
 				if got := verdicts(r); got != want {
 					dump(t, r)
 					t.Fatalf("verdicts %s\nwant     %s", got, want)

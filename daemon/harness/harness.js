@@ -222,7 +222,7 @@ class Parent {
           .filter((c) => c.index >= start),
       });
       let t0 = Date.now();
-      const p = cp.spawn(process.execPath, [HARNESS, 'child'], { cwd: WORK, stdio: ['pipe', fo, fe, 'pipe'] });
+      const p = cp.spawn(process.execPath, [HARNESS, 'child'], { stdio: ['pipe', fo, fe, 'pipe'] });
       fs.closeSync(fo);
       fs.closeSync(fe);
       p.stdin.on('error', () => {});
@@ -365,7 +365,7 @@ class Parent {
       const before = this.childCPU();
       const t0 = Date.now();
       const r = cp.spawnSync(process.execPath, [entry, ...(c.argv || [])], {
-        cwd: WORK, input: Buffer.from(c.stdin || ''), stdio: ['pipe', fo, fe],
+        input: Buffer.from(c.stdin || ''), stdio: ['pipe', fo, fe],
         timeout: wall, killSignal: 'SIGKILL',
       });
       fs.closeSync(fo);

@@ -225,7 +225,7 @@ class Parent:
             for k, c in enumerate(self.cases) if k >= start]}).encode()
         t0 = time.monotonic()
         p = subprocess.Popen([sys.executable, "-B", "-E", "-s", HARNESS, "child"], stdin=subprocess.PIPE,
-                             stdout=fo, stderr=fe, pass_fds=(w,), cwd=WORK, close_fds=True)
+                             stdout=fo, stderr=fe, pass_fds=(w,), close_fds=True)
         os.close(w)
         fo.close()
         fe.close()
@@ -350,7 +350,7 @@ class Parent:
             t0 = time.monotonic()
             with open(inp, "rb") as fi, open(out, "wb") as fo, open(err, "wb") as fe:
                 p = subprocess.Popen([interp, "-B", "-E", "-s", entry] + list(c.get("argv", [])),
-                                     stdin=fi, stdout=fo, stderr=fe, cwd=WORK, close_fds=True)
+                                     stdin=fi, stdout=fo, stderr=fe, close_fds=True)
             frame = {"case": i}
             try:
                 rc = p.wait(timeout=wall)
