@@ -50,7 +50,8 @@ func cmdEval(c *cli, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	req.Language, req.Code, req.Files, req.Entrypoint, req.Env = run.Language, run.Code, run.Files, run.Entrypoint, run.Env
+	req.Language, req.Profile, req.Code, req.Files, req.Entrypoint, req.Env =
+		run.Language, run.Profile, run.Code, run.Files, run.Entrypoint, run.Env
 	if run.Limits != nil {
 		req.Limits = run.Limits
 	}

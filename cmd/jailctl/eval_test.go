@@ -54,11 +54,11 @@ func TestEvalCommand(t *testing.T) {
 	cases := writeFile(t, dir, "cases.json", `{"shared_jail": true, "compare": "float", "cases": [
 		{"name": "one", "function": "solve", "args": [1, 1], "expected": 2},
 		{"name": "two", "function": "solve", "args": [2, 3], "expected": 4}]}`)
-	code, out, errOut := jailctl(t, sock, "", "eval", "--stop", "--wall", "2s", prog, cases)
+	code, out, errOut := jailctl(t, sock, "", "eval", "--stop", "--wall", "2s", "--profile", "checked", prog, cases)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (a case failed); stderr %q", code, errOut)
 	}
-	if got.Language != "python" || got.Entrypoint != "sol.py" || len(got.Files) != 1 || !got.SharedJail ||
+	if got.Language != "python" || got.Profile != "checked" || got.Entrypoint != "sol.py" || len(got.Files) != 1 || !got.SharedJail ||
 		!got.StopOnFirstFailure || got.Compare != "float" || got.Limits == nil || got.Limits.WallMS != 2000 || len(got.Cases) != 2 {
 		t.Errorf("request %+v", got)
 	}
