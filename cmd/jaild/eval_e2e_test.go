@@ -259,7 +259,10 @@ func TestE2EEvalStopAndBudget(t *testing.T) {
 	slow := []api.EvalCase{kcase("timeout", "0", "0", &api.Limits{WallMS: 1500}), kcase("pass", "1", "2", nil), kcase("pass", "2", "4", nil)}
 	for _, shared := range []bool{false, true} {
 		r := d.eval(t, api.EvalRequest{Language: "python", Code: pyFunc, SharedJail: shared, TotalWallMS: 1000, Cases: slow})
-		if got := verdicts(r); got != "timeout,skipped,skipped" {
+		// The first case is cut to the budget and times out; the second
+		// may start with the last milliseconds of it (and time out) or
+		// find it spent; the third never runs.
+		if got := verdicts(r); got != "timeout,skipped,skipped" && got != "timeout,timeout,skipped" {
 			dump(t, r)
 			t.Errorf("shared=%v: total budget: %s", shared, got)
 		}
