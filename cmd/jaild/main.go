@@ -166,6 +166,7 @@ func cmdReap(_ context.Context, args []string, stdout, stderr io.Writer) (int, e
 	if err != nil {
 		return 0, err
 	}
+	defer r.Close()
 	ids, err := r.Reap()
 	fmt.Fprintf(stdout, "reaped %d jail(s)\n", len(ids))
 	return 0, err

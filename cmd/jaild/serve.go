@@ -68,6 +68,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 	if err != nil {
 		return 0, err
 	}
+	defer runner.Close()
 	if _, err := runner.Reap(); err != nil {
 		log.Error("reap leftover jails", "err", err)
 	}

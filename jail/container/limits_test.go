@@ -38,22 +38,22 @@ print(made, refused)
 
 func TestUnboundedForkBombContained(t *testing.T) {
 	t.Parallel()
+	marker := uniqueMarker()
 	spec := script(t, jail.Python, `
 import os
 while True:
     try: os.fork()
     except OSError: pass
 `)
+	spec.Argv = append(spec.Argv, marker)
 	spec.Limits.Wall = 1500 * time.Millisecond
 	res := runJail(t, spec)
-	// Both budgets run out together for a bomb that saturates its CPU
-	// quota (CFS lets it burst slightly past wall time across cores): each
-	// verdict is right; what matters is that it ends and leaves nothing.
-	if res.Status != jail.StatusTimeout && res.Status != jail.StatusCPULimit {
-		wantStatus(t, res, jail.StatusTimeout)
-	}
-	if res.Wall > spec.Limits.Wall+500*time.Millisecond {
-		t.Errorf("bomb ran %v, want it stopped near %v", res.Wall, spec.Limits.Wall)
+	// The pids limit holds the bomb at 64 tasks, which share one core
+	// (cpu_ms 5000 cannot be reached in 1.5 s of wall), so the wall budget
+	// ends it: exactly timeout, and none of its tasks survive.
+	wantStatus(t, res, jail.StatusTimeout)
+	if ps := markedProcesses(marker); len(ps) != 0 {
+		t.Errorf("fork bomb tasks still running after the run: %v", ps)
 	}
 }
 
@@ -70,17 +70,25 @@ func TestMemoryHogOOM(t *testing.T) {
 }
 
 func TestWallTimeout(t *testing.T) {
-	t.Parallel()
-	spec := script(t, jail.Python, "while True: pass")
+	// Not parallel: the issue asks for the kill within wall+100 ms, and the
+	// hogs of the parallel tests (fork bomb, OOM, CPU quota) would share
+	// this host's two cores with it. Sequential tests run before them.
+	marker := uniqueMarker()
+	spec := script(t, jail.Python, "import os\nif os.fork() == 0:\n    while True: pass\nwhile True: pass")
+	spec.Argv = append(spec.Argv, marker)
 	spec.Limits.Wall = 1 * time.Second
 	spec.Limits.CPUTime = 10 * time.Second
 	res := runJail(t, spec)
 	wantStatus(t, res, jail.StatusTimeout)
+	t.Logf("killed %v after the %v wall budget ran out", res.Wall-spec.Limits.Wall, spec.Limits.Wall)
 	if res.Wall < spec.Limits.Wall || res.Wall > spec.Limits.Wall+100*time.Millisecond {
 		t.Errorf("wall = %v, want within [%v, %v]", res.Wall, spec.Limits.Wall, spec.Limits.Wall+100*time.Millisecond)
 	}
 	if res.Signal != "SIGKILL" {
 		t.Errorf("signal = %q, want SIGKILL", res.Signal)
+	}
+	if ps := markedProcesses(marker); len(ps) != 0 {
+		t.Errorf("processes of the timed-out jail still running: %v", ps)
 	}
 }
 
@@ -207,8 +215,8 @@ func TestHostUIDsDistinct(t *testing.T) {
 		}
 	}
 	for i, u := range uids {
-		if u < r.cfg.UIDBase || u >= r.cfg.UIDBase+r.cfg.UIDCount {
-			t.Errorf("jail %d runs as host uid %d, want one in [%d, %d)", i, u, r.cfg.UIDBase, r.cfg.UIDBase+r.cfg.UIDCount)
+		if !r.uids.owns(u) {
+			t.Errorf("jail %d runs as host uid %d, want one of this runner's blocks %v", i, u, r.uids.ranges())
 		}
 	}
 	if uids[0] == uids[1] {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,12 +33,16 @@ var (
 func TestMain(m *testing.M) {
 	// libcontainer re-executes this test binary as "init" inside each jail.
 	Init()
+	if os.Getenv(uidChildEnv) != "" {
+		os.Exit(uidChild()) // TestUIDBlocksAcrossProcesses's other process
+	}
 	code := m.Run()
 	if runner != nil {
 		if leaks := leftovers(); len(leaks) > 0 {
 			fmt.Fprintf(os.Stderr, "FAIL: jails left behind after the suite:\n  %s\n", strings.Join(leaks, "\n  "))
 			code = 1
 		}
+		_ = runner.Close()
 		_ = removeCgroup(suiteCgroup)
 		_ = os.RemoveAll(suiteState)
 	}
@@ -166,14 +171,16 @@ func leftovers() []string {
 			}
 		}
 	}
-	for _, p := range jailProcesses(runner.cfg.UIDBase, runner.cfg.UIDCount) {
+	for _, p := range jailProcesses(runner.uids.ranges()) {
 		out = append(out, "process "+p)
 	}
 	return out
 }
 
-// jailProcesses lists host processes whose real uid is in the jail range.
-func jailProcesses(base, count uint32) []string {
+// jailProcesses lists host processes whose real uid is in one of ranges
+// ([lo, hi) pairs: the uid blocks this suite's runner holds; other
+// processes' jails run in other blocks).
+func jailProcesses(ranges [][2]uint32) []string {
 	var out []string
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -181,7 +188,7 @@ func jailProcesses(base, count uint32) []string {
 			continue
 		}
 		uid, ok := procUID(e.Name())
-		if ok && uid >= base && uid < base+count {
+		if ok && slices.ContainsFunc(ranges, func(r [2]uint32) bool { return uid >= r[0] && uid < r[1] }) {
 			comm, _ := os.ReadFile("/proc/" + e.Name() + "/comm")
 			out = append(out, fmt.Sprintf("pid %s uid %d %s", e.Name(), uid, strings.TrimSpace(string(comm))))
 		}
