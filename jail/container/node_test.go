@@ -100,7 +100,9 @@ console.log(made < 64 && refused > 0 ? "contained" : "made " + made + " refused 
 }
 
 func stdoutIs(want string) func(jail.Result) string {
-	return func(r jail.Result) string { return failIf(string(r.Stdout) != want, "stdout %q, want %q", r.Stdout, want) }
+	return func(r jail.Result) string {
+		return failIf(string(r.Stdout) != want, "stdout %q, want %q", r.Stdout, want)
+	}
 }
 
 func failIf(bad bool, format string, args ...any) string {
