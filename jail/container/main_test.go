@@ -144,13 +144,17 @@ func clip(b []byte) string {
 	return string(b)
 }
 
-// leftovers lists everything of this suite's jails still on the host:
-// cgroups in any hierarchy, mounts, libcontainer state, tmpfs dirs and
-// processes running as a jail uid.
-func leftovers() []string {
+// leftovers lists everything of this suite's jails still on the host.
+func leftovers() []string { return leftoversOf(runner, suiteState, suiteCgroup) }
+
+// leftoversOf lists everything of r's jails still on the host: cgroups
+// under cgroup in any hierarchy, mounts under state, libcontainer state and
+// tmpfs dirs, processes running as a uid of r's blocks, and host uids r
+// still counts as in use.
+func leftoversOf(r *Runner, state, cgroup string) []string {
 	var out []string
-	cgDirs, _ := filepath.Glob("/sys/fs/cgroup/*" + suiteCgroup + "/*")
-	if v2, _ := filepath.Glob("/sys/fs/cgroup" + suiteCgroup + "/*"); len(v2) > 0 {
+	cgDirs, _ := filepath.Glob("/sys/fs/cgroup/*" + cgroup + "/*")
+	if v2, _ := filepath.Glob("/sys/fs/cgroup" + cgroup + "/*"); len(v2) > 0 {
 		cgDirs = append(cgDirs, v2...)
 	}
 	for _, d := range cgDirs {
@@ -159,20 +163,30 @@ func leftovers() []string {
 		}
 	}
 	for _, sub := range []string{"jails", "work"} {
-		entries, _ := os.ReadDir(filepath.Join(suiteState, sub))
+		entries, _ := os.ReadDir(filepath.Join(state, sub))
 		for _, e := range entries {
-			out = append(out, "state "+filepath.Join(suiteState, sub, e.Name()))
+			out = append(out, "state "+filepath.Join(state, sub, e.Name()))
 		}
 	}
 	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
-			if suiteState != "" && strings.Contains(line, suiteState) {
+			if state != "" && strings.Contains(line, state) {
 				out = append(out, "mount "+line)
 			}
 		}
 	}
-	for _, p := range jailProcesses(runner.uids.ranges()) {
+	for _, p := range jailProcesses(r.uids.ranges()) {
 		out = append(out, "process "+p)
+	}
+	r.ids.mu.Lock()
+	for id := range r.ids.used {
+		out = append(out, fmt.Sprintf("host uid %d still allocated", id))
+	}
+	r.ids.mu.Unlock()
+	live := 0
+	r.live.Range(func(any, any) bool { live++; return true })
+	if live > 0 {
+		out = append(out, fmt.Sprintf("%d jails still registered live", live))
 	}
 	return out
 }
