@@ -65,7 +65,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	var st *streamer
 	started := func() {}
 	if stream == "1" {
-		started = func() { st = newStreamer(w, res.ID) }
+		started = func() { st = newStreamer(w, res.ID, s.streamTimeout) }
 		spec.Output = func(s jail.Stream, p []byte) { st.chunk(s, p) }
 	}
 	s.inflight.Add(1)
@@ -77,7 +77,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	}
 	if stream == "1" {
 		if st == nil {
-			st = newStreamer(w, res.ID)
+			st = newStreamer(w, res.ID, s.streamTimeout)
 		}
 		st.finish(res)
 		return

@@ -57,6 +57,8 @@ type Server struct {
 	cancelRuns context.CancelCauseFunc
 	inflight   sync.WaitGroup
 	stopPrune  chan struct{}
+	// streamTimeout bounds each write of a streamed run (streamWriteTimeout).
+	streamTimeout time.Duration
 }
 
 // New validates the configuration, resolves each language's rootfs,
@@ -77,7 +79,8 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{cfg: o.Config, runner: o.Runner, host: o.Host, log: o.Logger, version: o.Version,
 		authorize: o.Authorize, adm: newAdmission(o.Config.MaxConcurrent, o.Config.QueueSize),
-		images: map[jail.Language]rootfs.Image{}, missing: map[jail.Language]error{}, stopPrune: make(chan struct{})}
+		images: map[jail.Language]rootfs.Image{}, missing: map[jail.Language]error{}, stopPrune: make(chan struct{}),
+		streamTimeout: streamWriteTimeout}
 	for _, l := range jail.Languages {
 		img, err := o.Images.Lookup(string(l))
 		if err != nil {
