@@ -198,12 +198,20 @@ func (s *Server) shutdown(srv *http.Server) {
 	// Kill every jail still running; their handlers then answer with the
 	// verdict and record it before the connections are closed.
 	s.cancelRuns(ErrShuttingDown)
-	s.inflight.Wait()
+	handlersDone := make(chan struct{})
+	go func() { s.inflight.Wait(); close(handlersDone) }()
 	// Let the answers of the killed runs reach their clients, then close.
+	// A client that does not read its answer would keep its handler
+	// blocked in a write: closing its connection ends that write.
 	drain, cancelDrain := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancelDrain()
+	select {
+	case <-handlersDone:
+	case <-drain.Done():
+	}
 	_ = srv.Shutdown(drain)
 	_ = srv.Close()
+	<-handlersDone // every run torn down and recorded
 	s.hist.close()
 	s.log.Info("shut down")
 }
