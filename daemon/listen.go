@@ -98,5 +98,15 @@ func ListenTCP(addr string) (net.Listener, error) {
 	if err := checkLoopback(addr); err != nil {
 		return nil, err
 	}
-	return net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	// "localhost" is resolved by the system: refuse a hosts file that maps
+	// it anywhere but loopback.
+	if a, ok := ln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+		ln.Close()
+		return nil, fmt.Errorf("listen_tcp %q bound %v, which is not a loopback address", addr, ln.Addr())
+	}
+	return ln, nil
 }
