@@ -300,8 +300,21 @@ func TestInfoAndHealth(t *testing.T) {
 	if status != 200 || json.Unmarshal(body, &info) != nil {
 		t.Fatalf("info = %d %s", status, body)
 	}
-	if len(info.Languages) != 2 || info.CgroupVersion != "v1" || !info.Seccomp || info.MaxLimits.WallMS != 60000 || info.Version != "test" {
+	if len(info.Languages) != 2 || info.CgroupVersion != "v1" || !info.Seccomp || info.Version != "test" {
 		t.Errorf("info = %+v", info)
+	}
+	wantLangs := []api.LanguageInfo{{Name: "python", Rootfs: "python@" + testImages["python"].Digest},
+		{Name: "node", Rootfs: "node@" + testImages["node"].Digest}}
+	for i, l := range wantLangs {
+		if i >= len(info.Languages) || info.Languages[i] != l {
+			t.Errorf("languages = %+v, want %+v", info.Languages, wantLangs)
+			break
+		}
+	}
+	d := Default()
+	if info.DefaultLimits != d.DefaultLimits || info.MaxLimits != d.MaxLimits || info.MaxConcurrent != d.MaxConcurrent ||
+		info.QueueSize != d.QueueSize || info.Running != 0 || info.Queued != 0 {
+		t.Errorf("info limits/admission = %+v, want the configured %+v / %+v", info, d.DefaultLimits, d.MaxLimits)
 	}
 	status, body, _ = ts.do(t, "GET", api.PathHealth, nil)
 	if status != 200 || !bytes.Contains(body, []byte(`"status":"ok"`)) || !bytes.Contains(body, []byte(`"history":"ok"`)) {

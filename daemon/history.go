@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	// SQLite, compiled in through cgo (already needed for libcontainer).
 	_ "github.com/mattn/go-sqlite3"
@@ -156,7 +157,7 @@ func (h *history) finish(ctx context.Context, r *api.RunResult, stdout, stderr [
 	if h.db == nil {
 		return
 	}
-	head := func(b []byte) []byte { return b[:min(len(b), h.cfg.OutputBytes)] }
+	head := func(b []byte) []byte { return headOf(b, h.cfg.OutputBytes) }
 	lim, _ := json.Marshal(r.Limits)
 	_, err := h.db.ExecContext(ctx, `UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, signal = ?,
 		wall_ms = ?, cpu_ms = ?, memory_peak_bytes = ?, queue_ms = ?, stdout = ?, stderr = ?,
@@ -278,4 +279,18 @@ func (h *history) prune(ctx context.Context, now time.Time) {
 			h.fail("prune excess runs", err)
 		}
 	}
+}
+
+// headOf is the first n bytes of b; for valid UTF-8 it stops before a rune
+// the cut would split, so text output stays text in history.
+func headOf(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
+	}
+	if utf8.Valid(b) {
+		for n > 0 && !utf8.RuneStart(b[n]) {
+			n--
+		}
+	}
+	return b[:n]
 }
