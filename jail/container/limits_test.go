@@ -110,8 +110,10 @@ func TestCPULimit(t *testing.T) {
 	spec.Limits.CPUTime = 400 * time.Millisecond
 	res := runJail(t, spec)
 	wantStatus(t, res, jail.StatusCPULimit)
-	if res.CPU < 400*time.Millisecond || res.Wall > 2*time.Second {
-		t.Errorf("cpu = %v wall = %v, want cpu ≥ 400ms and killed long before the 5s wall", res.CPU, res.Wall)
+	// cpu_limit (not timeout) already says the CPU budget, not the 5 s
+	// wall, ended it; how long 400 ms of CPU takes depends on host load.
+	if res.CPU < 400*time.Millisecond {
+		t.Errorf("cpu = %v, want ≥ 400ms", res.CPU)
 	}
 }
 
