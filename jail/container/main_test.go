@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jaild/jaild/jail"
 	"github.com/jaild/jaild/policy"
@@ -45,6 +46,14 @@ func TestMain(m *testing.M) {
 		_ = runner.Close()
 		_ = removeCgroup(suiteCgroup)
 		_ = os.RemoveAll(suiteState)
+		// Every cgroup parent this binary made (the suite's and those of
+		// tests with a Runner of their own) must be gone from every hierarchy.
+		v1, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/*/jaild-test-%d*", os.Getpid()))
+		v2, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/jaild-test-%d*", os.Getpid()))
+		if left := append(v1, v2...); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: cgroups left behind after the suite:\n  %s\n", strings.Join(left, "\n  "))
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
@@ -108,12 +117,16 @@ func script(t *testing.T, lang jail.Language, code string) jail.Spec {
 	if err != nil {
 		t.Fatal(err)
 	}
+	limits := jail.DefaultLimits()
+	// Generous budgets, so a loaded shared host cannot turn a functional
+	// test into a timeout; the limit tests set their own.
+	limits.Wall, limits.CPUTime = 30*time.Second, 30*time.Second
 	return jail.Spec{
 		Rootfs:  jail.Rootfs{Name: img.Name, Digest: img.Digest, Path: img.Path},
 		Argv:    argv,
 		Env:     policy.BaseEnv(lang),
 		Files:   []jail.File{{Name: entry, Content: []byte(code)}},
-		Limits:  jail.DefaultLimits(),
+		Limits:  limits,
 		Seccomp: policy.DefaultSeccomp(),
 	}
 }
@@ -203,11 +216,28 @@ func jailProcesses(ranges [][2]uint32) []string {
 		}
 		uid, ok := procUID(e.Name())
 		if ok && slices.ContainsFunc(ranges, func(r [2]uint32) bool { return uid >= r[0] && uid < r[1] }) {
+			if neighbourJail(e.Name()) {
+				continue
+			}
 			comm, _ := os.ReadFile("/proc/" + e.Name() + "/comm")
 			out = append(out, fmt.Sprintf("pid %s uid %d %s", e.Name(), uid, strings.TrimSpace(string(comm))))
 		}
 	}
 	return out
+}
+
+// neighbourJail reports a process that sits in another live jaild's
+// cgroups (another test binary or daemon on this host). Jaild builds that
+// predate host-wide uid blocks use uids from the start of the range without
+// a lock, so on a shared machine their jails can show up in ours; a leak of
+// this suite's either stays in its cgroups or escaped them altogether.
+func neighbourJail(pid string) bool {
+	b, err := os.ReadFile("/proc/" + pid + "/cgroup")
+	if err != nil {
+		return false
+	}
+	own := fmt.Sprintf("/jaild-test-%d", os.Getpid())
+	return !strings.Contains(string(b), own) && strings.Contains(string(b), "/jaild")
 }
 
 func procUID(pid string) (uint32, bool) {

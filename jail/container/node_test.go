@@ -52,7 +52,7 @@ function code(f) { try { f(); return "ok"; } catch (e) { return e.code; } }
 			limits: func(l *jail.Limits) { l.Wall, l.CPUTime = time.Second, 10*time.Second },
 			check:  func(r jail.Result) string { return failIf(r.Signal != "SIGKILL", "signal %q", r.Signal) }},
 		{name: "cpu limit", code: `for (;;) {}`, status: jail.StatusCPULimit,
-			limits: func(l *jail.Limits) { l.Wall, l.CPUTime = 5*time.Second, 400*time.Millisecond },
+			limits: func(l *jail.Limits) { l.Wall, l.CPUTime = 30*time.Second, 400*time.Millisecond },
 			check: func(r jail.Result) string {
 				return failIf(r.CPU < 400*time.Millisecond, "cpu %v", r.CPU)
 			}},
@@ -74,14 +74,6 @@ for (const [k, port, host] of [["internet", 53, "1.1.1.1"], ["host_loopback", %d
 			check: func(r jail.Result) string {
 				return failIf(len(r.Stdout) != 1<<20 || r.StdoutDropped != 9<<20, "kept %d dropped %d", len(r.Stdout), r.StdoutDropped)
 			}},
-		{name: "child processes contained", code: `const { spawn } = require("child_process");
-let made = 0, refused = 0;
-for (let i = 0; i < 100; i++) {
-  try { const c = spawn("/usr/bin/node", ["-e", "setTimeout(() => {}, 30000)"]); c.on("error", () => {}); if (c.pid) made++; else refused++; }
-  catch (e) { refused++; }
-}
-console.log(made < 64 && refused > 0 ? "contained" : "made " + made + " refused " + refused); process.exit(0);`,
-			status: jail.StatusOK, check: stdoutIs("contained\n")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
