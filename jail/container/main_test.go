@@ -34,6 +34,9 @@ var (
 func TestMain(m *testing.M) {
 	// libcontainer re-executes this test binary as "init" inside each jail.
 	Init()
+	if os.Getenv(newAsNobodyEnv) != "" {
+		os.Exit(newAsNobody())
+	}
 	if os.Getenv(uidChildEnv) != "" {
 		os.Exit(uidChild()) // TestUIDBlocksAcrossProcesses's other process
 	}
