@@ -238,3 +238,22 @@ func TestREADMEConfigLoads(t *testing.T) {
 		t.Errorf("README config differs from Default():\n got %+v\nwant %+v", c, d)
 	}
 }
+
+func TestLockStateDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	release, err := LockStateDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// flock locks belong to open files: a second open conflicts even here.
+	if _, err := LockStateDir(dir); !errors.Is(err, ErrStateDirBusy) {
+		t.Errorf("second lock = %v, want ErrStateDirBusy", err)
+	}
+	release()
+	release2, err := LockStateDir(dir)
+	if err != nil {
+		t.Errorf("lock after release = %v", err)
+	} else {
+		release2()
+	}
+}

@@ -155,6 +155,7 @@ func cmdReap(_ context.Context, args []string, stdout, stderr io.Writer) (int, e
 	var c common
 	fs := newFlagSet("reap", stderr)
 	c.register(fs)
+	cgroupParent := fs.String("cgroup-parent", "/jaild", "cgroup path the jails were created under (the daemon's --cgroup-parent)")
 	if err := parse(fs, args); err != nil {
 		return 0, err
 	}
@@ -162,7 +163,7 @@ func cmdReap(_ context.Context, args []string, stdout, stderr io.Writer) (int, e
 	if err != nil {
 		return 0, err
 	}
-	r, err := container.New(container.Config{StateDir: c.stateDir, Logger: log})
+	r, err := container.New(container.Config{StateDir: c.stateDir, CgroupParent: *cgroupParent, Logger: log})
 	if err != nil {
 		return 0, err
 	}
