@@ -40,8 +40,10 @@ func TestE2EVerdicts(t *testing.T) {
 		{"exit 3", api.RunRequest{Language: "python", Code: "raise SystemExit(3)"}, api.StatusExitNonzero,
 			func(r api.RunResult) string { return want(r.ExitCode == 3, "exit %d", r.ExitCode) }},
 		{"timeout", api.RunRequest{Language: "python", Code: "while True: pass", Limits: &api.Limits{WallMS: 500, CPUMS: 5000}},
-			api.StatusTimeout, func(r api.RunResult) string { return want(r.WallMS >= 500 && r.Signal == "SIGKILL", "wall %d signal %q", r.WallMS, r.Signal) }},
-		{"cpu limit", api.RunRequest{Language: "node", Code: "for(;;){}", Limits: &api.Limits{WallMS: 5000, CPUMS: 300}},
+			api.StatusTimeout, func(r api.RunResult) string {
+				return want(r.WallMS >= 500 && r.Signal == "SIGKILL", "wall %d signal %q", r.WallMS, r.Signal)
+			}},
+		{"cpu limit", api.RunRequest{Language: "node", Code: "for(;;){}", Limits: &api.Limits{WallMS: 30000, CPUMS: 300}},
 			api.StatusCPULimit, func(r api.RunResult) string { return want(r.CPUMS >= 300, "cpu %d", r.CPUMS) }},
 		{"oom", api.RunRequest{Language: "python", Code: "x = bytearray(1 << 30)", Limits: &api.Limits{MemoryBytes: 64 << 20}},
 			api.StatusOOM, func(r api.RunResult) string {
