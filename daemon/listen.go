@@ -22,8 +22,15 @@ import (
 //     wider-permission socket is reachable.
 func ListenUnix(path, group string) (*net.UnixListener, error) {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create socket directory: %w", err)
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create socket directory: %w", err)
+		}
+		// The umask (systemd's UMask=, a root shell's 077) may have
+		// narrowed it, locking the socket group out.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("set socket directory mode: %w", err)
+		}
 	}
 	if err := clearStale(path); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -255,5 +256,22 @@ func TestLockStateDir(t *testing.T) {
 		t.Errorf("lock after release = %v", err)
 	} else {
 		release2()
+	}
+}
+
+func TestListenUnixDirModeIgnoresUmask(t *testing.T) {
+	old := syscall.Umask(0o077) // no test in this package runs in parallel
+	defer syscall.Umask(old)
+	sock := filepath.Join(t.TempDir(), "run", "jaild", "jaild.sock")
+	ln, err := ListenUnix(sock, "no-such-group-jaild-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if d, err := os.Stat(filepath.Dir(sock)); err != nil || d.Mode().Perm() != 0o755 {
+		t.Errorf("socket dir under umask 077: %v %v, want 0755", d.Mode().Perm(), err)
+	}
+	if fi, err := os.Lstat(sock); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("socket under umask 077: %v %v, want 0600", fi.Mode().Perm(), err)
 	}
 }

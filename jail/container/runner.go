@@ -97,8 +97,15 @@ func New(cfg Config) (*Runner, error) {
 			return nil, fmt.Errorf("%w: create %s: %w", jail.ErrUnavailable, d, err)
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.UIDLockDir), 0o755); err != nil {
-		return nil, fmt.Errorf("%w: create %s: %w", jail.ErrUnavailable, filepath.Dir(cfg.UIDLockDir), err)
+	// The lock dir's parent is /run/jaild, which is also the socket's
+	// directory: when creating it, make it 0755 whatever the umask.
+	if parent := filepath.Dir(cfg.UIDLockDir); !exists(parent) {
+		if err := os.MkdirAll(parent, 0o755); err != nil {
+			return nil, fmt.Errorf("%w: create %s: %w", jail.ErrUnavailable, parent, err)
+		}
+		if err := os.Chmod(parent, 0o755); err != nil {
+			return nil, fmt.Errorf("%w: chmod %s: %w", jail.ErrUnavailable, parent, err)
+		}
 	}
 	uids, err := newUIDPool(cfg.UIDLockDir, cfg.UIDBase, cfg.UIDCount, "/proc")
 	if err != nil {
@@ -234,4 +241,9 @@ func (r *Runner) start(spec *jail.Spec) (*run, error) {
 // tenth of the budget, between 5 and 50 ms.
 func cpuPoll(budget time.Duration) time.Duration {
 	return min(max(budget/10, 5*time.Millisecond), 50*time.Millisecond)
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
 }
