@@ -186,6 +186,14 @@ func TestBuildConfigIsolation(t *testing.T) {
 			t.Errorf("%s: not set", c.name)
 		}
 	}
+	noSwapAccounting, err := buildConfig(jailParams{id: "j1", spec: spec, hostID: 2000000007, workDir: "/s/work/j1",
+		cgroup: "/jaild/j1", mode: cgroupMode{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := noSwapAccounting.Cgroups.Resources; r.MemorySwap != 0 || r.MemorySwappiness == nil || *r.MemorySwappiness != 0 {
+		t.Errorf("v1 without swap accounting: memsw %d swappiness %v, want no memsw and swappiness 0", r.MemorySwap, r.MemorySwappiness)
+	}
 	for _, m := range cfg.Mounts {
 		if m.Destination == "/sys" {
 			t.Error("/sys is mounted")
