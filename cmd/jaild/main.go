@@ -42,13 +42,14 @@ const usage = `jaild — run untrusted Python and Node scripts in single-use jai
 Usage:
   jaild [serve] [flags]             run the daemon (the default command): --socket PATH,
                                     --state-dir DIR, --config FILE, --listen-tcp ADDR,
-                                    --max-concurrent N, --queue-size N, --log-level LEVEL
+                                    --cgroup-parent PATH, --max-concurrent N, --queue-size N,
+                                    --log-level LEVEL
   jaild run [flags] FILE|-          run one script in a jail in this process and print its output
   jaild rootfs build python|node    build a minimal read-only rootfs from Debian packages
   jaild rootfs import NAME SRC      import a directory or tarball as a rootfs (--language, --strip)
   jaild rootfs ls                   list stored root filesystems
   jaild rootfs verify REF           check a rootfs digest and run its interpreter in a jail
-  jaild reap                        remove jails left behind by a killed jaild
+  jaild reap [--cgroup-parent PATH]  remove jails left behind by a killed jaild
   jaild version                     print the version
 
 Every command takes --state-dir DIR (default /var/lib/jaild) and --log-level.
