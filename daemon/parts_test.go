@@ -275,3 +275,38 @@ func TestListenUnixDirModeIgnoresUmask(t *testing.T) {
 		t.Errorf("socket under umask 077: %v %v, want 0600", fi.Mode().Perm(), err)
 	}
 }
+
+// TestListenUnixRace: daemons starting at the same moment on one socket
+// path: exactly one gets it, the others are told a daemon is listening.
+func TestListenUnixRace(t *testing.T) {
+	for round := 0; round < 20; round++ {
+		sock := filepath.Join(t.TempDir(), "jaild.sock")
+		const n = 6
+		errs := make(chan error, n)
+		lns := make(chan net.Listener, n)
+		for i := 0; i < n; i++ {
+			go func() {
+				ln, err := ListenUnix(sock, "no-such-group-jaild-test")
+				if err == nil {
+					lns <- ln
+				}
+				errs <- err
+			}()
+		}
+		won := 0
+		for i := 0; i < n; i++ {
+			if err := <-errs; err == nil {
+				won++
+			} else if !strings.Contains(err.Error(), "another daemon") {
+				t.Errorf("round %d: loser's error = %v, want another daemon listening", round, err)
+			}
+		}
+		close(lns)
+		for ln := range lns {
+			ln.Close()
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d of %d simultaneous listeners got the socket, want exactly 1", round, won, n)
+		}
+	}
+}
