@@ -239,3 +239,20 @@ for line in open("/proc/self/status"):
 		t.Errorf("status lines =\n%s\nwant\n%s", res.Stdout, want)
 	}
 }
+
+func TestNoHostDescriptorsInJail(t *testing.T) {
+	t.Parallel()
+	// Only stdin, stdout, stderr and the descriptor listdir itself opens:
+	// no inherited host fd (a leaked directory fd is how CVE-2024-21626
+	// reached the host's filesystem; the runner's uid-block lock files and
+	// history database must not show up either).
+	res := runJail(t, script(t, jail.Python, `
+import os
+fds = sorted(int(f) for f in os.listdir("/proc/self/fd"))
+print(fds, [os.readlink("/proc/self/fd/%d" % f) for f in fds if f > 2 and os.path.exists("/proc/self/fd/%d" % f)])
+`))
+	wantStatus(t, res, jail.StatusOK)
+	if got := string(res.Stdout); got != "[0, 1, 2, 3] []\n" {
+		t.Errorf("descriptors in the jail: %s, want only 0, 1, 2 and listdir's own", got)
+	}
+}
