@@ -152,18 +152,31 @@ func (h *history) begin(ctx context.Context, r *api.RunResult) {
 	h.ok()
 }
 
-// finish records the outcome; stdout and stderr are the raw bytes.
+// finish records the outcome; stdout and stderr are the raw bytes. It
+// writes the whole row, so a run is recorded even when begin never ran (it
+// timed out or its client left while queued) or could not write.
 func (h *history) finish(ctx context.Context, r *api.RunResult, stdout, stderr []byte) {
 	if h.db == nil {
 		return
 	}
 	head := func(b []byte) []byte { return headOf(b, h.cfg.OutputBytes) }
 	lim, _ := json.Marshal(r.Limits)
-	_, err := h.db.ExecContext(ctx, `UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, signal = ?,
-		wall_ms = ?, cpu_ms = ?, memory_peak_bytes = ?, queue_ms = ?, stdout = ?, stderr = ?,
-		stdout_dropped = ?, stderr_dropped = ?, limits = ?, rootfs = ?, error = ? WHERE id = ?`,
+	var uid, gid, pid any
+	if r.Caller != nil {
+		uid, gid, pid = r.Caller.UID, r.Caller.GID, r.Caller.PID
+	}
+	_, err := h.db.ExecContext(ctx, `INSERT INTO runs (id, created_at, language, caller_uid, caller_gid, caller_pid,
+		code_sha256, finished_at, status, exit_code, signal, wall_ms, cpu_ms, memory_peak_bytes, queue_ms, stdout,
+		stderr, stdout_dropped, stderr_dropped, limits, rootfs, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status,
+		exit_code = excluded.exit_code, signal = excluded.signal, wall_ms = excluded.wall_ms, cpu_ms = excluded.cpu_ms,
+		memory_peak_bytes = excluded.memory_peak_bytes, queue_ms = excluded.queue_ms, stdout = excluded.stdout,
+		stderr = excluded.stderr, stdout_dropped = excluded.stdout_dropped, stderr_dropped = excluded.stderr_dropped,
+		limits = excluded.limits, rootfs = excluded.rootfs, error = excluded.error`,
+		r.ID, r.CreatedAt.UnixMilli(), r.Language, uid, gid, pid, r.CodeSHA256,
 		time.Now().UnixMilli(), r.Status, r.ExitCode, r.Signal, r.WallMS, r.CPUMS, r.MemoryPeak, r.QueueMS,
-		head(stdout), head(stderr), r.StdoutDropped, r.StderrDropped, string(lim), r.Rootfs, r.Error, r.ID)
+		head(stdout), head(stderr), r.StdoutDropped, r.StderrDropped, string(lim), r.Rootfs, r.Error)
 	if err != nil {
 		h.fail("record run result", err)
 		return

@@ -108,7 +108,8 @@ func (s *Server) execute(ctx context.Context, res *api.RunResult, spec jail.Spec
 		defer release()
 		started()
 		spec.Limits.Wall = time.Until(deadline)
-		s.hist.begin(ctx, res)
+		// Recorded even if the client leaves during the write.
+		s.hist.begin(context.WithoutCancel(ctx), res)
 		if spec.Limits.Wall <= 0 {
 			raw.Status, raw.Error = jail.StatusTimeout, "the wall-clock deadline passed while the run was queued"
 			break
