@@ -66,6 +66,8 @@ func TestBadRequestsRunNothing(t *testing.T) {
 		{"absolute file", `{"language":"python","files":[{"name":"/etc/x.py","content":"x"}],"entrypoint":"/etc/x.py"}`, 400, api.CodeInvalidRequest},
 		{"dotdot file", `{"language":"python","files":[{"name":"../x.py","content":"x"}],"entrypoint":"../x.py"}`, 400, api.CodeInvalidRequest},
 		{"nul file", `{"language":"python","files":[{"name":"a\u0000.py","content":"x"}],"entrypoint":"a.py"}`, 400, api.CodeInvalidRequest},
+		{"file and directory collide", `{"language":"python","files":[{"name":"pkg","content":"x"},{"name":"pkg/a.py","content":"y"}],"entrypoint":"pkg/a.py"}`, 400, api.CodeInvalidRequest},
+		{"directory and file collide", `{"language":"python","files":[{"name":"pkg/a.py","content":"y"},{"name":"pkg","content":"x"}],"entrypoint":"pkg/a.py"}`, 400, api.CodeInvalidRequest},
 		{"colliding files", `{"language":"python","files":[{"name":"a.py","content":"x"},{"name":"a.py","content":"y"}],"entrypoint":"a.py"}`, 400, api.CodeInvalidRequest},
 		{"too many files", `{"language":"python","files":[{"name":"a","content":"x"},{"name":"b","content":"x"},{"name":"c","content":"x"},{"name":"d","content":"x"}],"entrypoint":"a"}`, 400, api.CodeInvalidRequest},
 		{"missing entrypoint", `{"language":"python","files":[{"name":"a.py","content":"x"}]}`, 400, api.CodeInvalidRequest},
