@@ -76,6 +76,11 @@ func TestE2EVerdicts(t *testing.T) {
 			}
 		})
 	}
+	// Every verdict's jail is gone: cgroups in every hierarchy, mounts, state.
+	t.Cleanup(func() {
+		d.stop(t, syscall.SIGTERM)
+		assertNothingLeft(t, state)
+	})
 }
 
 func want(ok bool, format string, args ...any) string {
@@ -87,7 +92,8 @@ func want(ok bool, format string, args ...any) string {
 
 func TestE2EStreamingOrder(t *testing.T) {
 	requireJails(t)
-	d := startDaemon(t, newState(t))
+	state := newState(t)
+	d := startDaemon(t, state)
 	resp, err := d.post(context.Background(), api.PathRuns+"?stream=1", api.RunRequest{Language: "python",
 		Code: "import sys, time\nprint('one', flush=True)\ntime.sleep(0.3)\nprint('two', file=sys.stderr, flush=True)\ntime.sleep(0.3)\nprint('three')"})
 	if err != nil {
@@ -122,6 +128,8 @@ func TestE2EStreamingOrder(t *testing.T) {
 	if gap := arrivals[1].Sub(arrivals[0]); gap < 200*time.Millisecond {
 		t.Errorf("second chunk came %v after the first: output was not streamed as it happened", gap)
 	}
+	d.stop(t, syscall.SIGTERM)
+	assertNothingLeft(t, state)
 }
 
 func TestE2EClientDisconnectKillsJail(t *testing.T) {
