@@ -94,7 +94,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	var st *streamer
 	started := func() {}
 	if stream == "1" {
-		started = func() { st = newStreamer(w, res.ID) }
+		started = func() { st = newStreamer(w, res.ID, s.streamTimeout) }
 		spec.Output = func(s jail.Stream, p []byte) { st.chunk(s, p) }
 	}
 	s.inflight.Add(1)
@@ -109,7 +109,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	}
 	if stream == "1" {
 		if st == nil {
-			st = newStreamer(w, res.ID)
+			st = newStreamer(w, res.ID, s.streamTimeout)
 		}
 		st.finish(res)
 		return
@@ -140,7 +140,8 @@ func (s *Server) execute(ctx context.Context, res *api.RunResult, spec jail.Spec
 		defer release()
 		started()
 		spec.Limits.Wall = time.Until(deadline)
-		s.hist.begin(ctx, res)
+		// Recorded even if the client leaves during the write.
+		s.hist.begin(context.WithoutCancel(ctx), res)
 		if spec.Limits.Wall <= 0 {
 			raw.Status, raw.Error = jail.StatusTimeout, "the wall-clock deadline passed while the run was queued"
 			break

@@ -65,6 +65,8 @@ type Server struct {
 	cancelRuns context.CancelCauseFunc
 	inflight   sync.WaitGroup
 	stopPrune  chan struct{}
+	// streamTimeout bounds each write of a streamed run (streamWriteTimeout).
+	streamTimeout time.Duration
 }
 
 // New validates the configuration, resolves each language's rootfs,
@@ -82,7 +84,8 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{cfg: o.Config, runner: o.Runner, host: o.Host, log: o.Logger, version: o.Version,
 		authorize: o.Authorize, adm: newAdmission(o.Config.MaxConcurrent, o.Config.QueueSize), lookup: o.Images,
-		images: map[jail.Language]rootfs.Image{}, missing: map[jail.Language]error{}, stopPrune: make(chan struct{})}
+		images: map[jail.Language]rootfs.Image{}, missing: map[jail.Language]error{}, stopPrune: make(chan struct{}),
+		streamTimeout: streamWriteTimeout}
 	if s.authorize == nil {
 		s.authorize = s.policyAuthorizer
 	}
@@ -217,12 +220,20 @@ func (s *Server) shutdown(srv *http.Server) {
 	// Kill every jail still running; their handlers then answer with the
 	// verdict and record it before the connections are closed.
 	s.cancelRuns(ErrShuttingDown)
-	s.inflight.Wait()
+	handlersDone := make(chan struct{})
+	go func() { s.inflight.Wait(); close(handlersDone) }()
 	// Let the answers of the killed runs reach their clients, then close.
+	// A client that does not read its answer would keep its handler
+	// blocked in a write: closing its connection ends that write.
 	drain, cancelDrain := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancelDrain()
+	select {
+	case <-handlersDone:
+	case <-drain.Done():
+	}
 	_ = srv.Shutdown(drain)
 	_ = srv.Close()
+	<-handlersDone // every run torn down and recorded
 	s.hist.close()
 	s.log.Info("shut down")
 }

@@ -71,10 +71,17 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 	if err != nil {
 		return 0, err
 	}
+	// Before reaping or touching history: only one daemon per state dir.
+	unlock, err := daemon.LockStateDir(cfg.StateDir)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	runner, err := container.New(container.Config{StateDir: cfg.StateDir, CgroupParent: cfg.CgroupParent, Logger: log})
 	if err != nil {
 		return 0, err
 	}
+	defer runner.Close()
 	if _, err := runner.Reap(); err != nil {
 		log.Error("reap leftover jails", "err", err)
 	}

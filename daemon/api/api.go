@@ -84,8 +84,9 @@ type Caller struct {
 }
 
 // RunResult is the outcome of one run, returned with 200 whatever the
-// script did. Output that is not valid UTF-8 is given in the *_base64
-// field instead of the plain one, never mangled.
+// script did. Output that is not valid UTF-8 is given exactly in the
+// *_base64 field alongside the plain one (which has U+FFFD replacements),
+// never mangled silently.
 type RunResult struct {
 	ID       string `json:"id"`
 	Status   string `json:"status"`
