@@ -32,14 +32,16 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest(api.CodeInvalidRequest, "stream must be 0 or 1"))
 		return
 	}
-	j, err := decodeRun(r, w, &s.cfg)
+	cfg := s.config()
+	j, err := decodeRun(r, w, cfg)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	img, ok := s.images[j.language]
+	imgs := s.images.Load()
+	img, ok := imgs.found[j.language]
 	if !ok {
-		writeError(w, fmt.Errorf("%w %s: %v", ErrNoRootfs, j.language, s.missing[j.language]))
+		writeError(w, fmt.Errorf("%w %s: %v", ErrNoRootfs, j.language, imgs.missing[j.language]))
 		return
 	}
 	now := time.Now()
@@ -188,11 +190,13 @@ func (s *Server) historyError(err error) error {
 
 func (s *Server) handleInfo(w http.ResponseWriter, _ *http.Request) {
 	running, queued := s.adm.counts()
-	info := api.Info{Version: s.version, DefaultLimits: s.cfg.DefaultLimits, MaxLimits: s.cfg.MaxLimits,
-		CgroupVersion: s.host.CgroupVersion, Seccomp: s.host.Seccomp, MaxConcurrent: s.cfg.MaxConcurrent,
-		QueueSize: s.cfg.QueueSize, Running: running, Queued: queued, Languages: []api.LanguageInfo{}}
+	cfg := s.config()
+	info := api.Info{Version: s.version, DefaultLimits: cfg.DefaultLimits, MaxLimits: cfg.MaxLimits,
+		CgroupVersion: s.host.CgroupVersion, Seccomp: s.host.Seccomp, MaxConcurrent: cfg.MaxConcurrent,
+		QueueSize: cfg.QueueSize, Running: running, Queued: queued, Languages: []api.LanguageInfo{}}
+	imgs := s.images.Load()
 	for _, l := range jail.Languages {
-		if img, ok := s.images[l]; ok {
+		if img, ok := imgs.found[l]; ok {
 			info.Languages = append(info.Languages, api.LanguageInfo{Name: string(l), Rootfs: img.Ref()})
 		}
 	}
@@ -202,10 +206,12 @@ func (s *Server) handleInfo(w http.ResponseWriter, _ *http.Request) {
 // handleHealth is cheap: it reads state the daemon already holds.
 func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	h := api.Health{Status: "ok", History: s.hist.status()}
-	if len(s.missing) > 0 {
+	if missing := s.images.Load().missing; len(missing) > 0 {
 		h.Status = "unavailable"
-		for l, err := range s.missing {
-			h.Reason += fmt.Sprintf("no rootfs for %s: %v; ", l, err)
+		for _, l := range jail.Languages {
+			if err, ok := missing[l]; ok {
+				h.Reason += fmt.Sprintf("no rootfs for %s: %v; ", l, err)
+			}
 		}
 	}
 	if !s.host.Seccomp {

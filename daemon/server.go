@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jaild/jaild/daemon/api"
@@ -42,7 +43,10 @@ type Options struct {
 
 // Server is the jaild HTTP API.
 type Server struct {
-	cfg       Config
+	cfgPtr    atomic.Pointer[Config] // swapped whole by Reload
+	images    atomic.Pointer[imageSet]
+	reloadMu  sync.Mutex
+	imgSrc    Images
 	runner    jail.Runner
 	host      HostInfo
 	log       *slog.Logger
@@ -50,8 +54,6 @@ type Server struct {
 	authorize Authorizer
 	adm       *admission
 	hist      *history
-	images    map[jail.Language]rootfs.Image
-	missing   map[jail.Language]error
 
 	runCtx     context.Context // parent of every run; cancelled after the shutdown grace
 	cancelRuns context.CancelCauseFunc
@@ -75,18 +77,12 @@ func New(o Options) (*Server, error) {
 	if o.Authorize == nil {
 		o.Authorize = groupAuthorizer(o.Config.SocketGroup)
 	}
-	s := &Server{cfg: o.Config, runner: o.Runner, host: o.Host, log: o.Logger, version: o.Version,
+	s := &Server{runner: o.Runner, host: o.Host, log: o.Logger, version: o.Version, imgSrc: o.Images,
 		authorize: o.Authorize, adm: newAdmission(o.Config.MaxConcurrent, o.Config.QueueSize),
-		images: map[jail.Language]rootfs.Image{}, missing: map[jail.Language]error{}, stopPrune: make(chan struct{})}
-	for _, l := range jail.Languages {
-		img, err := o.Images.Lookup(string(l))
-		if err != nil {
-			s.missing[l] = err
-			s.log.Warn("language unavailable: no rootfs", "language", l, "err", err)
-			continue
-		}
-		s.images[l] = img
-	}
+		stopPrune: make(chan struct{})}
+	cfg := o.Config
+	s.cfgPtr.Store(&cfg)
+	s.images.Store(resolveImages(o.Images, s.log))
 	s.runCtx, s.cancelRuns = context.WithCancelCause(context.Background())
 	s.hist = openHistory(filepath.Join(o.Config.StateDir, "history.db"), o.Config.History, s.log)
 	if n := s.hist.markAborted(context.Background()); n > 0 {
@@ -184,12 +180,13 @@ func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
 
 func (s *Server) shutdown(srv *http.Server) {
 	running, queued := s.adm.counts()
-	s.log.Info("shutting down", "running", running, "queued", queued, "grace", s.cfg.ShutdownGrace.Duration)
+	grace := s.config().ShutdownGrace.Duration
+	s.log.Info("shutting down", "running", running, "queued", queued, "grace", grace)
 	s.adm.close()
 	close(s.stopPrune)
-	grace, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace.Duration)
+	graceCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(grace); err != nil {
+	if err := srv.Shutdown(graceCtx); err != nil {
 		s.log.Warn("grace period over: killing in-flight runs", "err", err)
 	}
 	// Kill every jail still running; their handlers then answer with the
