@@ -64,6 +64,7 @@ func (s *Server) Reload(next Config) error {
 	s.hist.setConfig(next.History)
 	s.images.Store(resolveImages(s.imgSrc, s.log))
 	s.cfgPtr.Store(&next)
+	s.notifyChange()
 	s.log.Info("configuration reloaded", "max_concurrent", next.MaxConcurrent, "queue_size", next.QueueSize)
 	return nil
 }
@@ -72,5 +73,17 @@ func (s *Server) Reload(next Config) error {
 func (s *Server) Status() string {
 	running, queued := s.adm.counts()
 	cfg := s.config()
-	return fmt.Sprintf("%d of %d jails running, %d queued", running, cfg.MaxConcurrent, queued)
+	return fmt.Sprintf("%d of %d jails running, %d queued, %d runs served", running, cfg.MaxConcurrent, queued, s.served.Load())
+}
+
+// Changes delivers a value soon after a run starts or finishes or the
+// configuration is reloaded, coalesced: a reader that is slow sees one
+// value for many changes and reads Status afresh.
+func (s *Server) Changes() <-chan struct{} { return s.changed }
+
+func (s *Server) notifyChange() {
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
 }

@@ -73,7 +73,9 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	s.inflight.Add(1)
 	defer s.inflight.Done()
 	raw, err := s.execute(r.Context(), res, spec, started)
+	s.notifyChange() // execute released the slot
 	if err != nil && raw == nil {
+		s.metrics.reject(err)
 		writeError(w, err) // refused before anything ran: 429, 503
 		return
 	}
@@ -108,6 +110,7 @@ func (s *Server) execute(ctx context.Context, res *api.RunResult, spec jail.Spec
 		return nil, err
 	default:
 		defer release()
+		s.notifyChange()
 		started()
 		spec.Limits.Wall = time.Until(deadline)
 		s.hist.begin(ctx, res)
@@ -128,6 +131,8 @@ func (s *Server) execute(ctx context.Context, res *api.RunResult, spec jail.Spec
 	// History and the log line must land even when the client is gone.
 	s.hist.finish(context.WithoutCancel(ctx), res, raw.Stdout, raw.Stderr)
 	s.logRun(res)
+	s.metrics.observe(res)
+	s.served.Add(1)
 	return raw, nil
 }
 

@@ -54,6 +54,9 @@ type Server struct {
 	authorize Authorizer
 	adm       *admission
 	hist      *history
+	metrics   *metrics
+	changed   chan struct{} // a run started or finished; see Changes
+	served    atomic.Int64  // finished runs, for Status
 
 	runCtx     context.Context // parent of every run; cancelled after the shutdown grace
 	cancelRuns context.CancelCauseFunc
@@ -79,7 +82,8 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{runner: o.Runner, host: o.Host, log: o.Logger, version: o.Version, imgSrc: o.Images,
 		authorize: o.Authorize, adm: newAdmission(o.Config.MaxConcurrent, o.Config.QueueSize),
-		stopPrune: make(chan struct{})}
+		stopPrune: make(chan struct{}), changed: make(chan struct{}, 1)}
+	s.metrics = newMetrics(s)
 	cfg := o.Config
 	s.cfgPtr.Store(&cfg)
 	s.images.Store(resolveImages(o.Images, s.log))
@@ -100,6 +104,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+api.PathRun+"{id}", s.handleGet)
 	mux.HandleFunc("GET "+api.PathInfo, s.handleInfo)
 	mux.HandleFunc("GET "+api.PathHealth, s.handleHealth)
+	mux.Handle("GET "+api.PathMetrics, s.metrics.handler())
 	return s.guard(mux)
 }
 
@@ -130,6 +135,7 @@ func (s *Server) guard(next *http.ServeMux) http.Handler {
 
 func (s *Server) notRouted(w http.ResponseWriter, r *http.Request) {
 	known := r.URL.Path == api.PathRuns || r.URL.Path == api.PathInfo || r.URL.Path == api.PathHealth ||
+		r.URL.Path == api.PathMetrics ||
 		(strings.HasPrefix(r.URL.Path, api.PathRun) && len(r.URL.Path) > len(api.PathRun) &&
 			!strings.Contains(r.URL.Path[len(api.PathRun):], "/"))
 	if known {

@@ -9,6 +9,7 @@ const (
 	PathRun       = "/v1/runs/" // GET /v1/runs/{id}
 	PathInfo      = "/v1/info"
 	PathHealth    = "/healthz"
+	PathMetrics   = "/metrics"
 	// ContentNDJSON is the media type of a streamed run (?stream=1).
 	ContentNDJSON = "application/x-ndjson"
 	// Query parameters: POST /v1/runs?stream=1; GET /v1/runs?limit=&before=&status=&language=.
