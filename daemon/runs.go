@@ -14,6 +14,7 @@ import (
 	"github.com/jaild/jaild/daemon/api"
 	"github.com/jaild/jaild/jail"
 	"github.com/jaild/jaild/policy"
+	"github.com/jaild/jaild/rootfs"
 )
 
 // newRunID returns an id that sorts by creation time: 16 hex digits of
@@ -48,19 +49,10 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	res := &api.RunResult{ID: newRunID(now), Language: string(j.language), Rootfs: img.Ref(),
 		Limits: j.effective, CreatedAt: now.UTC(), Caller: callerFrom(r.Context()), CodeSHA256: j.codeHash,
 		ExitCode: -1}
-	argv, err := policy.Command(j.language, img.Interpreter, j.entrypoint, j.args)
+	spec, err := jobSpec(j, img)
 	if err != nil {
-		writeError(w, badRequest(api.CodeInvalidRequest, "%v", err))
+		writeError(w, err)
 		return
-	}
-	spec := jail.Spec{
-		Rootfs:  jail.Rootfs{Name: img.Name, Digest: img.Digest, Path: img.Path},
-		Argv:    argv,
-		Env:     append(policy.BaseEnv(j.language), j.env...),
-		Files:   j.files,
-		Stdin:   j.stdin,
-		Limits:  j.limits,
-		Seccomp: policy.DefaultSeccomp(),
 	}
 	// A stream's 200 goes out only once the run holds a slot, so a full
 	// queue can still answer 429.
@@ -87,6 +79,23 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// jobSpec turns a validated request and its rootfs into a jail spec.
+func jobSpec(j *job, img rootfs.Image) (jail.Spec, error) {
+	argv, err := policy.Command(j.language, img.Interpreter, j.entrypoint, j.args)
+	if err != nil {
+		return jail.Spec{}, badRequest(api.CodeInvalidRequest, "%v", err)
+	}
+	return jail.Spec{
+		Rootfs:  jail.Rootfs{Name: img.Name, Digest: img.Digest, Path: img.Path},
+		Argv:    argv,
+		Env:     append(policy.BaseEnv(j.language), j.env...),
+		Files:   j.files,
+		Stdin:   j.stdin,
+		Limits:  j.limits,
+		Seccomp: policy.DefaultSeccomp(),
+	}, nil
 }
 
 // execute waits for a slot and runs the jail. It returns the raw result
