@@ -3,6 +3,7 @@ package systemd
 import (
 	"context"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -17,13 +18,15 @@ type Notifier struct {
 	notify func(state string) (bool, error)
 	// watchdog is WATCHDOG_USEC from the unit's WatchdogSec=, 0 if off.
 	watchdog time.Duration
+	enabled  bool // NOTIFY_SOCKET is set: a service manager listens
 }
 
 // NewNotifier reads NOTIFY_SOCKET and WATCHDOG_USEC. Both stay in the
 // environment: jails never inherit it (every jail's environment is
 // built from scratch by the runner).
 func NewNotifier(log *slog.Logger) *Notifier {
-	n := &Notifier{log: log, notify: func(s string) (bool, error) { return daemon.SdNotify(false, s) }}
+	n := &Notifier{log: log, notify: func(s string) (bool, error) { return daemon.SdNotify(false, s) },
+		enabled: os.Getenv("NOTIFY_SOCKET") != ""}
 	if d, err := daemon.SdWatchdogEnabled(false); err != nil {
 		log.Warn("ignoring the watchdog settings", "err", err)
 	} else {
@@ -46,6 +49,10 @@ func (n *Notifier) Status(status string) { n.send("STATUS=" + status) }
 
 // Stopping tells systemd the daemon is draining.
 func (n *Notifier) Stopping(status string) { n.send(daemon.SdNotifyStopping + "\nSTATUS=" + status) }
+
+// Enabled reports whether a service manager waits for our notifications
+// (Type=notify).
+func (n *Notifier) Enabled() bool { return n.enabled }
 
 // WatchdogInterval is the watchdog timeout systemd asked for (0: none).
 func (n *Notifier) WatchdogInterval() time.Duration { return n.watchdog }
