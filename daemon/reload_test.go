@@ -58,8 +58,8 @@ func TestReload(t *testing.T) {
 	}
 	third := ts.postAsync(`{"language":"python","code":"x","limits":{"wall_ms":6500}}`)
 	waitFor(t, func() bool { _, q := ts.srv.adm.counts(); return q == 1 })
-	if got := ts.srv.Status(); got != "2 of 2 jails running, 1 queued" {
-		t.Errorf("Status() = %q, want %q", got, "2 of 2 jails running, 1 queued")
+	if got := ts.srv.Status(); got != "2 of 2 jails running, 1 queued, 0 runs served" {
+		t.Errorf("Status() = %q, want %q", got, "2 of 2 jails running, 1 queued, 0 runs served")
 	}
 	unblock()
 	for i, c := range []<-chan int{first, second, third} {

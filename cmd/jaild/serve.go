@@ -130,7 +130,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 		}
 		log.Warn("serving, but jails cannot run", "err", err)
 	}
-	log.Info("jaild serving", "socket", cfg.Socket, "socket_activated", activated, "tcp", cfg.ListenTCP,
+	log.Info("jaild serving", "socket", lns[0].Addr().String(), "socket_activated", activated, "tcp", cfg.ListenTCP,
 		"state_dir", cfg.StateDir, "max_concurrent", cfg.MaxConcurrent, "queue_size", cfg.QueueSize,
 		"cgroup", info.CgroupVersion, "version", version)
 
