@@ -181,11 +181,18 @@ HARDENING_WORKS_UNUSED=(
   "PrivateNetwork=yes"
 )
 hardening_run() { # hardening_run FILE [EXTRA-PROPERTY]
-  local props=() l
+  local props=() l state=(-p StateDirectory=jaild -p StateDirectoryMode=0711) dir=/var/lib/jaild
   while IFS= read -r l; do props+=(-p "$l"); done < <(C sed -n '/^# Hardening that/,/^\[Install\]/{/^[A-Z]/p}' /etc/systemd/system/jaild.service)
+  case "${2:-}" in
+    User=*|DynamicUser=*) # a state dir a non-root user may write, sharing the rootfs store
+      C mkdir -p /var/lib/jaild-nonroot
+      C chmod 1777 /var/lib/jaild-nonroot
+      C ln -sfn /var/lib/jaild/rootfs /var/lib/jaild-nonroot/rootfs
+      state=(-p ReadWritePaths=/var/lib/jaild-nonroot) dir=/var/lib/jaild-nonroot ;;
+  esac
   [ -n "${2:-}" ] && props+=(-p "$2")
-  C systemd-run -q --wait --pipe --collect -p StateDirectory=jaild -p StateDirectoryMode=0711 -p Delegate=yes "${props[@]}" \
-    /usr/local/bin/jaild run --state-dir /var/lib/jaild "$1"
+  C systemd-run --wait --pipe --collect "${state[@]}" -p Delegate=yes "${props[@]}" \
+    /usr/local/bin/jaild run --state-dir "$dir" "$1"
 }
 check_hardening() {
   local out broke=()
@@ -199,7 +206,7 @@ check_hardening() {
     if [ "$rc" = 0 ] && grep -q "hello from jail" <<<"$out"; then
       echo "$opt does NOT break jails (update systemd/README.md and the unit)"; return 1
     fi
-    reason=$(grep -o 'jaild run: .*\|jaild: signaled.*' <<<"$out" | head -1 | cut -c1-150 || true)
+    reason=$(grep -o 'jaild run: .*\|jaild: signaled.*\|terminated with: .*' <<<"$out" | head -1 | cut -c1-150 || true)
     broke+=("$opt: ${reason:-no output, exit status $rc}")
   done
   for opt in "${HARDENING_WORKS_UNUSED[@]}"; do
