@@ -142,6 +142,26 @@ C_host_pid() {
   return 1
 }
 
+# SIGTERM not from systemctl: jaild sends STOPPING=1 as it starts draining,
+# so systemd shows the unit deactivating while the in-flight run finishes
+# (without it the unit would stay active until the process exits).
+check_stopping_notify() {
+  C sh -c 'curl -sS --max-time 30 --unix-socket /run/jaild/jaild.sock -H "Content-Type: application/json" -d "{\"language\":\"python\",\"code\":\"import time\ntime.sleep(2)\nprint(\\\"drained\\\")\"}" http://jaild/v1/runs > /tmp/inflight1.json' &
+  local bg=$!
+  wait_for 10 sh -c "nsenter -t $P1 -a curl -s --unix-socket /run/jaild/jaild.sock http://jaild/v1/info | grep -q '\"running\":1'" || { echo "run did not start"; return 1; }
+  C systemctl kill --kill-whom=main -s SIGTERM jaild
+  wait_for 5 sh -c "[ \"\$(nsenter -t $P1 -a systemctl show -P ActiveState jaild)\" = deactivating ]" \
+    || { echo "state $(prop jaild ActiveState) while draining: no STOPPING=1"; return 1; }
+  wait "$bg" || true
+  C grep -q '"stdout":"drained\\n"' /tmp/inflight1.json || { echo "in-flight run: $(C cat /tmp/inflight1.json)"; return 1; }
+  wait_for 10 sh -c "[ \"\$(nsenter -t $P1 -a systemctl show -P ActiveState jaild)\" = inactive ]" || { echo "not inactive"; return 1; }
+  [ "$(prop jaild Result)" = success ] || { echo "Result=$(prop jaild Result)"; return 1; }
+  # The socket is still listening: the next client starts it again.
+  api http://jaild/v1/info >/dev/null || { echo "no re-activation"; return 1; }
+  [ "$(prop jaild ActiveState)" = active ] || return 1
+  echo "deactivating while the run drained (STOPPING=1), exit 0, re-activated by the next client"
+}
+
 check_stop() {
   local out
   # A run in flight when the stop comes is drained, not killed.
