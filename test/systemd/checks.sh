@@ -70,6 +70,21 @@ check_journal_run() {
   echo "run $id: RUN_ID LANGUAGE STATUS CALLER_UID EXIT_CODE WALL_MS CODE_SHA256 fields; no code or env value logged; STATUS updated"
 }
 
+# The jails of the hardened service get their cgroup limits enforced in
+# the container (FACTS.md said nspawn does not enforce them: it does once
+# the v1 controller mounts are writable).
+check_limits() {
+  local res
+  res=$(api -H 'Content-Type: application/json' -d '{"language":"python","code":"x = bytearray(300 << 20)\nprint(len(x))","limits":{"memory_bytes":67108864}}' http://jaild/v1/runs)
+  grep -q '"status":"oom"' <<<"$res" || { echo "300 MiB under a 64 MiB limit: $(cut -c1-200 <<<"$res")"; return 1; }
+  res=$(api -H 'Content-Type: application/json' -d '{"language":"python","code":"import os\nn = 0\ntry:\n    for i in range(100):\n        if os.fork() == 0:\n            import time; time.sleep(5); os._exit(0)\n        n += 1\nexcept OSError as e:\n    print(\"refused after\", n, e.errno)","limits":{"pids":8,"wall_ms":3000}}' http://jaild/v1/runs)
+  grep -q '"stdout":"refused after [0-9]' <<<"$res" || { echo "fork bomb under pids 8: $(cut -c1-200 <<<"$res")"; return 1; }
+  local m
+  m=$(api http://jaild/metrics)
+  grep -q '^jaild_oom_kills_total 1$' <<<"$m" || { echo "$(grep oom <<<"$m")"; return 1; }
+  echo "64 MiB limit: oom; pids 8: $(grep -o 'refused after [0-9]* [0-9]*' <<<"$res"); jaild_oom_kills_total 1"
+}
+
 check_metrics() {
   local m
   m=$(api http://jaild/metrics)

@@ -140,6 +140,7 @@ check "active only after READY (a smoke jail ran first)" check_ready_after_smoke
 check "systemctl status shows the STATUS line" check_status
 check "journalctl -u jaild RUN_ID= finds the run's structured fields" check_journal_run
 check "GET /metrics counts the run" check_metrics
+check "memory and pids limits are enforced on the service's jails" check_limits
 check "systemctl reload applies a changed limit" check_reload_applies
 check "systemctl reload refuses a broken config, keeps the old one" check_reload_refuses
 check "watchdog restarts a daemon frozen with SIGSTOP" check_watchdog
