@@ -113,6 +113,19 @@ func (h *history) fail(what string, err error) {
 	h.log.Error("history degraded: runs continue without it", "op", what, "err", err)
 }
 
+// setConfig changes retention and stored output size from now on.
+func (h *history) setConfig(c HistoryConfig) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cfg = c
+}
+
+func (h *history) config() HistoryConfig {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cfg
+}
+
 func (h *history) ok() {
 	h.mu.Lock()
 	h.problem = ""
@@ -180,7 +193,8 @@ func (h *history) finish(ctx context.Context, r *api.RunResult, stdout, stderr [
 	if h.db == nil {
 		return
 	}
-	head := func(b []byte) []byte { return b[:min(len(b), h.cfg.OutputBytes)] }
+	limit := h.config().OutputBytes
+	head := func(b []byte) []byte { return b[:min(len(b), limit)] }
 	lim, _ := json.Marshal(r.Limits)
 	_, err := h.db.ExecContext(ctx, `UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, signal = ?,
 		wall_ms = ?, cpu_ms = ?, memory_peak_bytes = ?, queue_ms = ?, stdout = ?, stderr = ?,
@@ -290,15 +304,16 @@ func (h *history) prune(ctx context.Context, now time.Time) {
 	if h.db == nil {
 		return
 	}
-	if h.cfg.MaxAge.Duration > 0 {
-		cutoff := now.Add(-h.cfg.MaxAge.Duration).UnixMilli()
+	cfg := h.config()
+	if cfg.MaxAge.Duration > 0 {
+		cutoff := now.Add(-cfg.MaxAge.Duration).UnixMilli()
 		if _, err := h.db.ExecContext(ctx, `DELETE FROM runs WHERE created_at < ? AND status != ?`, cutoff, api.StatusRunning); err != nil {
 			h.fail("prune old runs", err)
 			return
 		}
 	}
-	if h.cfg.MaxRows > 0 {
-		if _, err := h.db.ExecContext(ctx, `DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY id DESC LIMIT -1 OFFSET ?)`, h.cfg.MaxRows); err != nil {
+	if cfg.MaxRows > 0 {
+		if _, err := h.db.ExecContext(ctx, `DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY id DESC LIMIT -1 OFFSET ?)`, cfg.MaxRows); err != nil {
 			h.fail("prune excess runs", err)
 		}
 	}

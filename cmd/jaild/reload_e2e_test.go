@@ -1,0 +1,77 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jaild/jaild/daemon/api"
+)
+
+// TestE2ESIGHUPReload: a daemon started with --config re-reads it on
+// SIGHUP: a changed limit shows in /v1/info, a broken file is refused with
+// the reason logged and the old settings kept, and flags still override
+// the file.
+func TestE2ESIGHUPReload(t *testing.T) {
+	requireJails(t)
+	state := newState(t)
+	conf := filepath.Join(state, "jaild.toml")
+	write := func(s string) {
+		if err := os.WriteFile(conf, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("max_concurrent = 3\nqueue_size = 5\n")
+	d := startDaemon(t, state, "--config", conf, "--queue-size", "7")
+	info := func() api.Info {
+		var i api.Info
+		d.get(t, api.PathInfo, &i)
+		return i
+	}
+	if i := info(); i.MaxConcurrent != 3 || i.QueueSize != 7 {
+		t.Fatalf("at start: max_concurrent %d queue_size %d, want 3 (file) and 7 (flag)", i.MaxConcurrent, i.QueueSize)
+	}
+	hupUntil := func(what string, cond func() bool) {
+		t.Helper()
+		if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if cond() {
+				return
+			}
+		}
+		t.Fatalf("after SIGHUP: %s not seen within 10s; log:\n%s", what, d.log.String())
+	}
+	write("max_concurrent = 5\nqueue_size = 1\n[max_limits]\nwall_ms = 9000\n")
+	hupUntil("max_concurrent 5", func() bool { return info().MaxConcurrent == 5 })
+	if i := info(); i.QueueSize != 7 || i.MaxLimits.WallMS != 9000 {
+		t.Errorf("after reload: queue_size %d (flag 7 must still win), max wall %d (want 9000)", i.QueueSize, i.MaxLimits.WallMS)
+	}
+	write("max_concurrent = \"lots\"\n")
+	hupUntil("the refusal logged", func() bool { return strings.Contains(d.log.String(), "reload refused") })
+	if i := info(); i.MaxConcurrent != 5 {
+		t.Errorf("a broken config changed max_concurrent to %d, want 5 kept", i.MaxConcurrent)
+	}
+	var refusal string
+	for _, line := range strings.Split(d.log.String(), "\n") {
+		if strings.Contains(line, "reload refused") {
+			refusal = line
+		}
+	}
+	if !strings.Contains(refusal, "jaild.toml") || !strings.Contains(refusal, "max_concurrent") {
+		t.Errorf("refusal %q does not name the file and the bad key", refusal)
+	}
+	t.Logf("refusal: %s", refusal)
+	// The daemon still runs jails with the kept settings.
+	if res := d.run(t, api.RunRequest{Language: "python", Code: "print(6*7)"}); res.Status != "ok" || res.Stdout != "42\n" {
+		t.Errorf("run after refused reload: %s %q", res.Status, res.Stdout)
+	}
+	d.stop(t, syscall.SIGTERM)
+	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0", code)
+	}
+}
