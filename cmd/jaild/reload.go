@@ -37,14 +37,33 @@ func handleSIGHUP(ctx context.Context, hup <-chan os.Signal, log *slog.Logger, n
 }
 
 // reloadAll runs each reloader; one failing does not stop the others.
+// Reloaders can depend on each other: a config lowering max_limits below
+// a profile of the policy in force fits only the new policy, which is
+// loaded after it (and a policy raising a profile's maximum may need the
+// new config). So when one pass has both, the refused ones are tried once
+// more; what still fails is logged with its reason.
 func reloadAll(log *slog.Logger, rs []reloader) (failed int) {
-	for _, r := range rs {
-		if err := r.reload(); err != nil {
-			failed++
-			log.Error("reload refused: keeping the settings in force", "what", r.name, "err", err)
-			continue
+	errs := make([]error, len(rs))
+	for pass := 0; pass < 2; pass++ {
+		progressed := false
+		for i, r := range rs {
+			if pass > 0 && errs[i] == nil {
+				continue
+			}
+			if errs[i] = r.reload(); errs[i] == nil {
+				progressed = true
+				log.Info("reloaded", "what", r.name)
+			}
 		}
-		log.Info("reloaded", "what", r.name)
+		if pass == 0 && !progressed {
+			break
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			failed++
+			log.Error("reload refused: keeping the settings in force", "what", rs[i].name, "err", err)
+		}
 	}
 	return failed
 }

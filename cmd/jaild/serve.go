@@ -142,14 +142,20 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 		"state_dir", cfg.StateDir, "max_concurrent", cfg.MaxConcurrent, "queue_size", cfg.QueueSize,
 		"policy", pol.Source, "policy_digest", pol.Digest, "cgroup", info.CgroupVersion, "version", version)
 
+	// The policy file named by the config in force: the config reloads
+	// first, so a reload that changes the key reads the new file.
+	policyPath := cfg.Policy
 	reloaders := []reloader{{name: "config", reload: func() error {
 		next, err := f.load()
 		if err != nil {
 			return err
 		}
-		return srv.Reload(next)
-	}}}
-	// Other reloadable parts (e.g. the operator policy file) append theirs here.
+		if err := srv.Reload(next); err != nil {
+			return err
+		}
+		policyPath = next.Policy
+		return nil
+	}}, {name: "policy", reload: func() error { return reloadPolicy(policyPath, srv, log) }}}
 	side, stop := context.WithCancel(ctx)
 	defer stop()
 	// Registered before READY=1: systemctl reload may follow at once, and
