@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/jaild/jaild/daemon/api"
+	"github.com/jaild/jaild/policy"
 )
 
 // metrics are the Prometheus series of one Server. Each Server has its own
@@ -44,7 +45,7 @@ func newMetrics(s *Server) *metrics {
 		oomKills: prometheus.NewCounter(prometheus.CounterOpts{Name: "jaild_oom_kills_total",
 			Help: "Runs killed by their memory limit."}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "jaild_admission_rejections_total",
-			Help: "Runs refused before starting, by reason (queue_full answers 429)."}, []string{"reason"}),
+			Help: "Runs refused before starting, by reason (the API error code: queue_full and quota_exceeded answer 429, policy_denied 403, validation_failed 422)."}, []string{"reason"}),
 	}
 	running := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "jaild_jails_running",
 		Help: "Runs holding an admission slot now."}, func() float64 { r, _ := s.adm.counts(); return float64(r) })
@@ -60,7 +61,7 @@ func newMetrics(s *Server) *metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Pool gauges (warm jails ready, in use) register here when the pool
 	// exists: m.reg.MustRegister(pool collectors...).
-	for _, reason := range []string{"queue_full", "shutting_down"} {
+	for _, reason := range []string{"queue_full", "shutting_down", api.CodePolicyDenied, api.CodeQuotaExceeded, api.CodeValidationFailed} {
 		m.rejected.WithLabelValues(reason)
 	}
 	return m
@@ -87,13 +88,21 @@ func (m *metrics) observe(r *api.RunResult) {
 	}
 }
 
-// reject records a run refused before it started.
+// reject records a run refused before it started. Malformed requests
+// (400) are the client's bug, not admission: they are not counted.
 func (m *metrics) reject(err error) {
+	var ve *validationError
 	switch {
 	case errors.Is(err, ErrQueueFull):
 		m.rejected.WithLabelValues("queue_full").Inc()
 	case errors.Is(err, ErrShuttingDown):
 		m.rejected.WithLabelValues("shutting_down").Inc()
+	case errors.Is(err, policy.ErrDenied):
+		m.rejected.WithLabelValues(api.CodePolicyDenied).Inc()
+	case errors.Is(err, ErrQuotaExceeded):
+		m.rejected.WithLabelValues(api.CodeQuotaExceeded).Inc()
+	case errors.As(err, &ve):
+		m.rejected.WithLabelValues(api.CodeValidationFailed).Inc()
 	}
 }
 

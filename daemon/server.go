@@ -141,6 +141,9 @@ func (s *Server) guard(next *http.ServeMux) http.Handler {
 			return
 		}
 		if err := s.authorize(callerFrom(r.Context())); err != nil {
+			if r.Method == http.MethodPost && r.URL.Path == api.PathRuns {
+				s.metrics.reject(err) // a caller no rule of the policy matches
+			}
 			writeError(w, err)
 			return
 		}
