@@ -121,6 +121,27 @@ check_reload_refuses() {
   echo "refused, still max_concurrent 3, same PID; journal: ${line:0:160}"
 }
 
+# The policy file is re-read on reload too: a new profile is granted, a
+# broken file is refused (error priority, WHAT=policy) and the one in
+# force stays. The valid file is left in place for the later checks.
+check_reload_policy() {
+  local pid
+  pid=$(prop jaild MainPID)
+  C sh -c '/usr/local/bin/jaild policy default > /etc/jaild/policy.toml && printf "\n[profile.quick]\nlanguage = \"python\"\n" >> /etc/jaild/policy.toml'
+  C systemctl reload jaild
+  wait_for 10 sh -c "nsenter -t $P1 -a curl -s --unix-socket /run/jaild/jaild.sock http://jaild/v1/info | grep -q '\"name\":\"quick\"'" \
+    || { echo "profile quick not granted after reload"; return 1; }
+  C cp /etc/jaild/policy.toml /etc/jaild/policy.toml.good
+  C sh -c 'printf "\n[profile.broken]\nlanguage = \"cobol\"\n" >> /etc/jaild/policy.toml'
+  C systemctl reload jaild
+  wait_for 10 journal -u jaild -p err WHAT=policy -g "reload refused" || { echo "no policy refusal in the journal"; return 1; }
+  journal -u jaild -p err WHAT=policy -o verbose | grep -q cobol || { echo "policy refusal gives no reason"; return 1; }
+  api http://jaild/v1/info | grep -q '"name":"quick"' || { echo "policy in force changed"; return 1; }
+  [ "$(prop jaild MainPID)" = "$pid" ] && [ "$(prop jaild ActiveState)" = active ] || { echo "daemon not the same active one"; return 1; }
+  C mv /etc/jaild/policy.toml.good /etc/jaild/policy.toml
+  echo "profile quick granted after reload; a broken policy refused with its reason, quick kept, same PID"
+}
+
 check_watchdog() {
   local pid npid
   pid=$(prop jaild MainPID)

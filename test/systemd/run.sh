@@ -143,6 +143,7 @@ check "GET /metrics counts the run" check_metrics
 check "memory and pids limits are enforced on the service's jails" check_limits
 check "systemctl reload applies a changed limit" check_reload_applies
 check "systemctl reload refuses a broken config, keeps the old one" check_reload_refuses
+check "systemctl reload applies a policy file, refuses a broken one" check_reload_policy
 check "watchdog restarts a daemon frozen with SIGSTOP" check_watchdog
 check "SIGTERM: STOPPING=1 while draining" check_stopping_notify
 check "systemctl stop drains, exits 0, leaves no jail behind" check_stop
