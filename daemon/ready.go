@@ -46,7 +46,7 @@ func (s *Server) Check(ctx context.Context) error {
 		}
 	}
 	if ran == 0 {
-		return fmt.Errorf("%w: no profile of the policy has its rootfs (run jaild rootfs build python)", ErrNotReady)
+		return fmt.Errorf("%w: no rootfs for any language the policy has a profile for (run jaild rootfs build python)", ErrNotReady)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s", ErrNotReady, strings.Join(problems, "; "))
