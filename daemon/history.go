@@ -114,6 +114,19 @@ func (h *history) fail(what string, err error) {
 	h.log.Error("history degraded: runs continue without it", "op", what, "err", err)
 }
 
+// setConfig changes retention and stored output size from now on.
+func (h *history) setConfig(c HistoryConfig) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cfg = c
+}
+
+func (h *history) config() HistoryConfig {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cfg
+}
+
 func (h *history) ok() {
 	h.mu.Lock()
 	h.problem = ""
@@ -183,7 +196,8 @@ func (h *history) finish(ctx context.Context, r *api.RunResult, stdout, stderr [
 	if h.db == nil {
 		return
 	}
-	head := func(b []byte) []byte { return headOf(b, h.cfg.OutputBytes) }
+	limit := h.config().OutputBytes
+	head := func(b []byte) []byte { return headOf(b, limit) }
 	lim, _ := json.Marshal(r.Limits)
 	var uid, gid, pid any
 	if r.Caller != nil {
@@ -306,15 +320,16 @@ func (h *history) prune(ctx context.Context, now time.Time) {
 	if h.db == nil {
 		return
 	}
-	if h.cfg.MaxAge.Duration > 0 {
-		cutoff := now.Add(-h.cfg.MaxAge.Duration).UnixMilli()
+	cfg := h.config()
+	if cfg.MaxAge.Duration > 0 {
+		cutoff := now.Add(-cfg.MaxAge.Duration).UnixMilli()
 		if _, err := h.db.ExecContext(ctx, `DELETE FROM runs WHERE created_at < ? AND status != ?`, cutoff, api.StatusRunning); err != nil {
 			h.fail("prune old runs", err)
 			return
 		}
 	}
-	if h.cfg.MaxRows > 0 {
-		if _, err := h.db.ExecContext(ctx, `DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY id DESC LIMIT -1 OFFSET ?)`, h.cfg.MaxRows); err != nil {
+	if cfg.MaxRows > 0 {
+		if _, err := h.db.ExecContext(ctx, `DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY id DESC LIMIT -1 OFFSET ?)`, cfg.MaxRows); err != nil {
 			h.fail("prune excess runs", err)
 		}
 	}

@@ -10,6 +10,7 @@ const (
 	PathInfo      = "/v1/info"
 	PathHealth    = "/healthz"
 	PathValidate  = "/v1/validate" // POST: static checks of code, nothing runs it
+	PathMetrics   = "/metrics"
 	// ContentNDJSON is the media type of a streamed run (?stream=1).
 	ContentNDJSON = "application/x-ndjson"
 	// Query parameters: POST /v1/runs?stream=1; GET /v1/runs?limit=&before=&status=&language=.
