@@ -226,7 +226,7 @@ func prefixError(prefix string, err error) error {
 // one log line.
 func (s *Server) handleEval(w http.ResponseWriter, r *http.Request) {
 	var req api.EvalRequest
-	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+	if err := decodeJSON(w, r, s.config().MaxBodyBytes, &req); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -235,7 +235,7 @@ func (s *Server) handleEval(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	ej, err := validateEval(&req, &s.cfg, a.prof)
+	ej, err := validateEval(&req, s.config(), a.prof)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	// SQLite, compiled in through cgo (already needed for libcontainer).
 	_ "github.com/mattn/go-sqlite3"
@@ -113,6 +114,19 @@ func (h *history) fail(what string, err error) {
 	h.log.Error("history degraded: runs continue without it", "op", what, "err", err)
 }
 
+// setConfig changes retention and stored output size from now on.
+func (h *history) setConfig(c HistoryConfig) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cfg = c
+}
+
+func (h *history) config() HistoryConfig {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cfg
+}
+
 func (h *history) ok() {
 	h.mu.Lock()
 	h.problem = ""
@@ -175,18 +189,34 @@ func (h *history) begin(ctx context.Context, r *api.RunResult) {
 	h.ok()
 }
 
-// finish records the outcome; stdout and stderr are the raw bytes.
+// finish records the outcome; stdout and stderr are the raw bytes. It
+// writes the whole row, so a run is recorded even when begin never ran (it
+// timed out or its client left while queued) or could not write.
 func (h *history) finish(ctx context.Context, r *api.RunResult, stdout, stderr []byte) {
 	if h.db == nil {
 		return
 	}
-	head := func(b []byte) []byte { return b[:min(len(b), h.cfg.OutputBytes)] }
+	limit := h.config().OutputBytes
+	head := func(b []byte) []byte { return headOf(b, limit) }
 	lim, _ := json.Marshal(r.Limits)
-	_, err := h.db.ExecContext(ctx, `UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, signal = ?,
-		wall_ms = ?, cpu_ms = ?, memory_peak_bytes = ?, queue_ms = ?, stdout = ?, stderr = ?,
-		stdout_dropped = ?, stderr_dropped = ?, limits = ?, rootfs = ?, error = ?, syscall = ? WHERE id = ?`,
+	var uid, gid, pid any
+	if r.Caller != nil {
+		uid, gid, pid = r.Caller.UID, r.Caller.GID, r.Caller.PID
+	}
+	_, err := h.db.ExecContext(ctx, `INSERT INTO runs (id, created_at, language, caller_uid, caller_gid, caller_pid,
+		code_sha256, finished_at, status, exit_code, signal, wall_ms, cpu_ms, memory_peak_bytes, queue_ms, stdout,
+		stderr, stdout_dropped, stderr_dropped, limits, rootfs, error, profile, policy_digest, syscall)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status,
+		exit_code = excluded.exit_code, signal = excluded.signal, wall_ms = excluded.wall_ms, cpu_ms = excluded.cpu_ms,
+		memory_peak_bytes = excluded.memory_peak_bytes, queue_ms = excluded.queue_ms, stdout = excluded.stdout,
+		stderr = excluded.stderr, stdout_dropped = excluded.stdout_dropped, stderr_dropped = excluded.stderr_dropped,
+		limits = excluded.limits, rootfs = excluded.rootfs, error = excluded.error,
+		profile = excluded.profile, policy_digest = excluded.policy_digest, syscall = excluded.syscall`,
+		r.ID, r.CreatedAt.UnixMilli(), r.Language, uid, gid, pid, r.CodeSHA256,
 		time.Now().UnixMilli(), r.Status, r.ExitCode, r.Signal, r.WallMS, r.CPUMS, r.MemoryPeak, r.QueueMS,
-		head(stdout), head(stderr), r.StdoutDropped, r.StderrDropped, string(lim), r.Rootfs, r.Error, r.Syscall, r.ID)
+		head(stdout), head(stderr), r.StdoutDropped, r.StderrDropped, string(lim), r.Rootfs, r.Error,
+		r.Profile, r.PolicyDigest, r.Syscall)
 	if err != nil {
 		h.fail("record run result", err)
 		return
@@ -290,16 +320,31 @@ func (h *history) prune(ctx context.Context, now time.Time) {
 	if h.db == nil {
 		return
 	}
-	if h.cfg.MaxAge.Duration > 0 {
-		cutoff := now.Add(-h.cfg.MaxAge.Duration).UnixMilli()
+	cfg := h.config()
+	if cfg.MaxAge.Duration > 0 {
+		cutoff := now.Add(-cfg.MaxAge.Duration).UnixMilli()
 		if _, err := h.db.ExecContext(ctx, `DELETE FROM runs WHERE created_at < ? AND status != ?`, cutoff, api.StatusRunning); err != nil {
 			h.fail("prune old runs", err)
 			return
 		}
 	}
-	if h.cfg.MaxRows > 0 {
-		if _, err := h.db.ExecContext(ctx, `DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY id DESC LIMIT -1 OFFSET ?)`, h.cfg.MaxRows); err != nil {
+	if cfg.MaxRows > 0 {
+		if _, err := h.db.ExecContext(ctx, `DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY id DESC LIMIT -1 OFFSET ?)`, cfg.MaxRows); err != nil {
 			h.fail("prune excess runs", err)
 		}
 	}
+}
+
+// headOf is the first n bytes of b; for valid UTF-8 it stops before a rune
+// the cut would split, so text output stays text in history.
+func headOf(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
+	}
+	if utf8.Valid(b) {
+		for n > 0 && !utf8.RuneStart(b[n]) {
+			n--
+		}
+	}
+	return b[:n]
 }

@@ -136,7 +136,7 @@ func interpreterVersion(img rootfs.Image) string {
 // enough (metadata in memory, one glob at most) to compute per request.
 func (s *Server) versions() map[jail.Language]string {
 	vs := map[jail.Language]string{}
-	for l, img := range s.images {
+	for l, img := range s.images.Load().found {
 		vs[l] = interpreterVersion(img)
 	}
 	return vs

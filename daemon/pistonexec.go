@@ -180,7 +180,7 @@ func (s *Server) handlePistonExecute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var preq api.PistonRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.config().MaxBodyBytes))
 	if err := dec.Decode(&preq); err != nil {
 		if _, ok := err.(*http.MaxBytesError); ok {
 			writePistonError(w, err)
@@ -205,7 +205,7 @@ func (s *Server) handlePistonExecute(w http.ResponseWriter, r *http.Request) {
 		writePistonError(w, err)
 		return
 	}
-	j, err := validateRun(&pj.req, &s.cfg, a.prof)
+	j, err := validateRun(&pj.req, s.config(), a.prof)
 	if err != nil {
 		writePistonError(w, pistonBad("%s", strings.TrimPrefix(err.Error(), jail.ErrInvalidSpec.Error()+": ")))
 		return

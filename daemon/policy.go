@@ -17,26 +17,29 @@ import (
 // ErrQuotaExceeded is a caller with max_concurrent runs already in flight.
 var ErrQuotaExceeded = errors.New("per-caller concurrency quota exceeded")
 
-// activePolicy is a policy with its profiles' rootfs resolved; the server
-// swaps the whole thing atomically on reload.
+// activePolicy is a policy with its profiles' unset limits filled from the
+// config in force and their rootfs resolved; the server swaps the whole
+// thing atomically on reload.
 type activePolicy struct {
+	raw     *policy.Policy // as loaded: a config reload fills a new clone of it
 	p       *policy.Policy
 	images  map[string]rootfs.Image // by profile name
 	missing map[string]error
 }
 
-// preparePolicy fills the profiles' unset limits from the config, checks
-// them against the config's maximums and resolves each profile's rootfs.
-// A profile whose rootfs is missing makes its runs 503, not the policy
-// invalid (a rootfs can be built after the daemon started).
-func (s *Server) preparePolicy(p *policy.Policy) (*activePolicy, error) {
-	if err := p.Inherit(toPolicyLimits(s.cfg.DefaultLimits), toPolicyLimits(s.cfg.MaxLimits)); err != nil {
+// preparePolicy fills a clone of raw's unset limits from cfg, checks them
+// against cfg's maximums and resolves each profile's rootfs. A profile
+// whose rootfs is missing makes its runs 503, not the policy invalid (a
+// rootfs can be built after the daemon started).
+func (s *Server) preparePolicy(raw *policy.Policy, cfg *Config) (*activePolicy, error) {
+	p := raw.Clone()
+	if err := p.Inherit(toPolicyLimits(cfg.DefaultLimits), toPolicyLimits(cfg.MaxLimits)); err != nil {
 		return nil, err
 	}
-	ap := &activePolicy{p: p, images: map[string]rootfs.Image{}, missing: map[string]error{}}
+	ap := &activePolicy{raw: raw, p: p, images: map[string]rootfs.Image{}, missing: map[string]error{}}
 	for _, name := range p.ProfileNames() {
 		prof := p.Profiles[name]
-		img, err := s.lookup.Lookup(prof.Rootfs)
+		img, err := s.imgSrc.Lookup(prof.Rootfs)
 		if err == nil && img.Language != "" && img.Language != string(prof.Language) {
 			err = fmt.Errorf("rootfs %s is for %s, profile runs %s", img.Ref(), img.Language, prof.Language)
 		}
@@ -58,11 +61,14 @@ func (s *Server) preparePolicy(p *policy.Policy) (*activePolicy, error) {
 // policy they were admitted under. A p that does not fit the daemon's
 // config is refused and the current policy stays.
 func (s *Server) ReloadPolicy(p *policy.Policy) error {
-	ap, err := s.preparePolicy(p)
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	ap, err := s.preparePolicy(p, s.config())
 	if err != nil {
 		return err
 	}
 	old := s.pol.Swap(ap)
+	s.notifyChange()
 	s.log.Info("policy loaded", "source", p.Source, "digest", p.Digest, "previous", old.p.Digest,
 		"profiles", strings.Join(p.ProfileNames(), ","))
 	return nil
@@ -200,8 +206,9 @@ func (s *Server) analyze(ctx context.Context, a *admitted, files []jail.File) ([
 // handleValidate runs the static checks of a profile on code; nothing
 // else runs it. A syntax error is a finding (200), not an error.
 func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
+	cfg := s.config()
 	var req api.ValidateRequest
-	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+	if err := decodeJSON(w, r, cfg.MaxBodyBytes, &req); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -212,7 +219,7 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 	}
 	j := &job{language: a.prof.Language}
 	run := api.RunRequest{Language: string(a.prof.Language), Code: req.Code, Files: req.Files, Entrypoint: req.Entrypoint}
-	if err := j.setFiles(&run, s.cfg.MaxFiles); err != nil {
+	if err := j.setFiles(&run, cfg.MaxFiles); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -127,6 +127,9 @@ func (j *job) setFiles(req *api.RunRequest, maxFiles int) error {
 			}
 			j.files = append(j.files, jail.File{Name: f.Name, Content: content})
 		}
+		if a, b, ok := jail.FileDirCollision(j.files); ok {
+			return badRequest(api.CodeInvalidRequest, "file %q is also a directory of %q", a, b)
+		}
 		j.entrypoint = req.Entrypoint
 		if j.entrypoint == "" {
 			return badRequest(api.CodeInvalidRequest, "entrypoint is required with files")

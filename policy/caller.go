@@ -224,6 +224,20 @@ func (p *Policy) Inherit(def, ceiling Limits) error {
 	return nil
 }
 
+// Clone returns a copy whose profiles Inherit can fill without touching
+// p: the daemon keeps the policy as loaded and fills a clone from the
+// config in force, again on every config reload. The slices and the
+// filter are shared; nothing writes them after Load.
+func (p *Policy) Clone() *Policy {
+	c := *p
+	c.Profiles = make(map[string]*Profile, len(p.Profiles))
+	for name, prof := range p.Profiles {
+		cp := *prof
+		c.Profiles[name] = &cp
+	}
+	return &c
+}
+
 // ProfileNames returns the profile names, sorted.
 func (p *Policy) ProfileNames() []string {
 	names := make([]string, 0, len(p.Profiles))

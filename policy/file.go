@@ -141,8 +141,11 @@ func Load(path string) (*Policy, error) {
 	return Parse(b, path)
 }
 
+// BuiltinSource is the Source of the embedded default policy.
+const BuiltinSource = "builtin default"
+
 // LoadDefault parses the embedded default policy.
-func LoadDefault() (*Policy, error) { return Parse(defaultPolicy, "builtin default") }
+func LoadDefault() (*Policy, error) { return Parse(defaultPolicy, BuiltinSource) }
 
 // Parse validates a policy file's contents; name is used in messages.
 // Every problem is reported at once, each with its line.

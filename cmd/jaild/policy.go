@@ -63,3 +63,26 @@ func loadPolicy(path string, log *slog.Logger) (*policy.Policy, error) {
 	}
 	return p, nil
 }
+
+// reloadPolicy is the SIGHUP step for the policy file at path. A file
+// that is invalid, or that does not fit the daemon's config, is refused
+// and the policy in force stays. An absent file falls back to the
+// built-in default only while the default is what is in force: when the
+// policy in force came from a file, its disappearance (a botched deploy,
+// an editor's rename) must not silently widen access to the default's
+// grants, so the reload is refused; `jaild policy default > FILE`
+// restores the default on purpose.
+func reloadPolicy(path string, srv *daemon.Server, log *slog.Logger) error {
+	p, err := policy.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if cur := srv.Policy(); cur.Source != policy.BuiltinSource {
+			return fmt.Errorf("policy file %s is gone: keeping the policy loaded from %s (%s); "+
+				"write `jaild policy default` to it for the built-in one", path, cur.Source, cur.Digest)
+		}
+		p, err = loadPolicy(path, log)
+	}
+	if err != nil {
+		return fmt.Errorf("load policy: %s", strings.TrimSpace(err.Error()))
+	}
+	return srv.ReloadPolicy(p)
+}

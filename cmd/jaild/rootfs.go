@@ -105,6 +105,7 @@ func probe(ctx context.Context, stateDir string, log *slog.Logger, img rootfs.Im
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	entry := policy.DefaultEntrypoint(lang)
 	argv, err := policy.Command(lang, img.Interpreter, entry, nil)
 	if err != nil {

@@ -89,6 +89,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	if err != nil {
 		return 0, err
 	}
+	defer r.Close()
 	res, err := r.Run(ctx, jail.Spec{
 		Rootfs:  jail.Rootfs{Name: img.Name, Digest: img.Digest, Path: img.Path},
 		Argv:    argv,

@@ -10,6 +10,7 @@ const (
 	PathInfo      = "/v1/info"
 	PathHealth    = "/healthz"
 	PathValidate  = "/v1/validate" // POST: static checks of code, nothing runs it
+	PathMetrics   = "/metrics"
 	// ContentNDJSON is the media type of a streamed run (?stream=1).
 	ContentNDJSON = "application/x-ndjson"
 	// Query parameters: POST /v1/runs?stream=1; GET /v1/runs?limit=&before=&status=&language=.
@@ -84,8 +85,9 @@ type Caller struct {
 }
 
 // RunResult is the outcome of one run, returned with 200 whatever the
-// script did. Output that is not valid UTF-8 is given in the *_base64
-// field instead of the plain one, never mangled.
+// script did. Output that is not valid UTF-8 is given exactly in the
+// *_base64 field alongside the plain one (which has U+FFFD replacements),
+// never mangled silently.
 type RunResult struct {
 	ID       string `json:"id"`
 	Status   string `json:"status"`

@@ -26,6 +26,7 @@ type run struct {
 	cg      cgroupFiles
 	started time.Time
 	undo    []func() error
+	failed  bool // an undo step failed: the host uid must not be reused
 }
 
 func (j *run) push(f func() error) { j.undo = append(j.undo, f) }
@@ -34,7 +35,10 @@ func (j *run) push(f func() error) { j.undo = append(j.undo, f) }
 func (j *run) teardown() error {
 	var errs []error
 	for i := len(j.undo) - 1; i >= 0; i-- {
-		errs = append(errs, j.undo[i]())
+		if err := j.undo[i](); err != nil {
+			j.failed = true
+			errs = append(errs, err)
+		}
 	}
 	j.undo = nil
 	return errors.Join(errs...)
