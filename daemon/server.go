@@ -125,6 +125,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+api.PathRun+"{id}", s.handleGet)
 	mux.HandleFunc("GET "+api.PathInfo, s.handleInfo)
 	mux.HandleFunc("GET "+api.PathHealth, s.handleHealth)
+	mux.HandleFunc("POST "+api.PathEvals, s.handleEval)
+	mux.HandleFunc("GET "+api.PathEval+"{id}", s.handleGetEval)
+	s.pistonRoutes(mux)
 	mux.HandleFunc("POST "+api.PathValidate, s.handleValidate)
 	mux.Handle("GET "+api.PathMetrics, s.metrics.handler())
 	return s.guard(mux)
@@ -160,6 +163,7 @@ func (s *Server) guard(next *http.ServeMux) http.Handler {
 
 func (s *Server) notRouted(w http.ResponseWriter, r *http.Request) {
 	known := r.URL.Path == api.PathRuns || r.URL.Path == api.PathInfo || r.URL.Path == api.PathHealth ||
+		r.URL.Path == api.PathEvals || pistonPath(r.URL.Path) ||
 		r.URL.Path == api.PathValidate || r.URL.Path == api.PathMetrics ||
 		(strings.HasPrefix(r.URL.Path, api.PathRun) && len(r.URL.Path) > len(api.PathRun) &&
 			!strings.Contains(r.URL.Path[len(api.PathRun):], "/"))

@@ -28,6 +28,8 @@ Usage:
 Commands:
   run [flags] FILE|- [ARGS...]   run a script and print its output as it comes;
                                  exit with the script's exit code
+  eval [flags] FILE CASES.json   run a program against test cases; exit 1 if
+                                 any case did not pass
   history [flags]                list past runs, newest first
   show ID                        print one run's result and output
   info                           print the daemon's version, languages and limits
@@ -72,6 +74,7 @@ type command struct {
 
 var commands = map[string]command{
 	"run":      {cmdRun, exitFailed},
+	"eval":     {cmdEval, exitFailed},
 	"history":  {cmdHistory, 1},
 	"show":     {cmdShow, 1},
 	"info":     {cmdInfo, 1},
