@@ -11,7 +11,9 @@ import (
 // jail.WorkDir) with the rootfs's interpreter, followed by the script's args.
 //
 // Python runs with -B (no .pyc writes: the rootfs is read-only), -E (no
-// PYTHON* variables steer the interpreter) and -s (no user site dir). -I is
+// PYTHON* variables steer the interpreter), -s (no user site dir) and -u
+// (unbuffered stdio, so output streams as it is written; PYTHONUNBUFFERED
+// would be ignored because of -E). -I is
 // not used because it drops the script's directory from sys.path, which a
 // multi-file submission needs.
 func Command(lang jail.Language, interpreter, entrypoint string, args []string) ([]string, error) {
@@ -25,7 +27,7 @@ func Command(lang jail.Language, interpreter, entrypoint string, args []string) 
 	var argv []string
 	switch lang {
 	case jail.Python:
-		argv = []string{interpreter, "-B", "-E", "-s", script}
+		argv = []string{interpreter, "-B", "-E", "-s", "-u", script}
 	case jail.Node:
 		argv = []string{interpreter, script}
 	default:
@@ -37,16 +39,12 @@ func Command(lang jail.Language, interpreter, entrypoint string, args []string) 
 // BaseEnv is the environment every jail starts from; a request's own
 // variables are added after it.
 func BaseEnv(lang jail.Language) []string {
-	env := []string{
+	return []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"HOME=/tmp",
 		"TMPDIR=/tmp",
 		"LANG=C.UTF-8",
 	}
-	if lang == jail.Python {
-		env = append(env, "PYTHONUNBUFFERED=1")
-	}
-	return env
 }
 
 // DefaultEntrypoint is the file name inline code is stored under.

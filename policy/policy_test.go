@@ -15,7 +15,7 @@ func TestCommand(t *testing.T) {
 		want  []string
 		ok    bool
 	}{
-		{jail.Python, "main.py", []string{"a"}, []string{"/usr/bin/python3", "-B", "-E", "-s", "/work/main.py", "a"}, true},
+		{jail.Python, "main.py", []string{"a"}, []string{"/usr/bin/python3", "-B", "-E", "-s", "-u", "/work/main.py", "a"}, true},
 		{jail.Node, "src/index.js", nil, []string{"/usr/bin/python3", "/work/src/index.js"}, true},
 		{jail.Python, "../x.py", nil, nil, false},
 		{"ruby", "main.rb", nil, nil, false},
