@@ -6,8 +6,8 @@ import (
 	"io"
 	"testing"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runc/libcontainer/configs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/jaild/jaild/jail"
 )
