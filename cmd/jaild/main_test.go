@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("JAILD_E2E_MAIN") == "1" {
 		main()
 	}
+	if sock := os.Getenv("JAILD_E2E_PEER"); sock != "" {
+		peerMain(sock)
+	}
 	os.Exit(m.Run())
 }
 
@@ -82,6 +85,11 @@ func newState(t *testing.T) string {
 func startDaemon(t *testing.T, state string, extra ...string) *daemonProc {
 	t.Helper()
 	d := &daemonProc{state: state, socket: filepath.Join(state, "jaild.sock"), log: &bytes.Buffer{}}
+	for i, a := range extra { // a later --socket overrides the default one
+		if a == "--socket" && i+1 < len(extra) {
+			d.socket = extra[i+1]
+		}
+	}
 	args := append([]string{"serve", "--socket", d.socket, "--state-dir", state, "--log-level", "debug",
 		"--cgroup-parent", cgroupParent(state)}, extra...)
 	d.cmd = exec.Command(os.Args[0], args...)
