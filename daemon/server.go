@@ -87,6 +87,9 @@ func New(o Options) (*Server, error) {
 		}
 		s.images[l] = img
 	}
+	if v, ok := o.Images.(imageVerifier); ok {
+		s.verifyImages(v)
+	}
 	s.runCtx, s.cancelRuns = context.WithCancelCause(context.Background())
 	s.hist = openHistory(filepath.Join(o.Config.StateDir, "history.db"), o.Config.History, s.log)
 	if n := s.hist.markAborted(context.Background()); n > 0 {

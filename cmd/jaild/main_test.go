@@ -84,6 +84,13 @@ func newState(t *testing.T) string {
 
 func startDaemon(t *testing.T, state string, extra ...string) *daemonProc {
 	t.Helper()
+	return startDaemonWant(t, state, 200, extra...)
+}
+
+// startDaemonWant starts a daemon and waits until /healthz answers with
+// status health (503 for a daemon started with a language missing).
+func startDaemonWant(t *testing.T, state string, health int, extra ...string) *daemonProc {
+	t.Helper()
 	d := &daemonProc{state: state, socket: filepath.Join(state, "jaild.sock"), log: &bytes.Buffer{}}
 	for i, a := range extra { // a later --socket overrides the default one
 		if a == "--socket" && i+1 < len(extra) {
@@ -113,7 +120,7 @@ func startDaemon(t *testing.T, state string, extra ...string) *daemonProc {
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if resp, err := d.http.Get("http://jaild" + api.PathHealth); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
+			if resp.StatusCode == health {
 				return d
 			}
 		}
