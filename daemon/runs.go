@@ -100,8 +100,10 @@ func (s *Server) execute(ctx context.Context, res *api.RunResult, spec jail.Spec
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 		raw.Status, raw.Error = jail.StatusTimeout, "the wall-clock deadline passed while the run was queued"
 		raw.Wall = time.Since(res.CreatedAt)
+		s.hist.begin(ctx, res) // finish only updates: the row must exist (found by the soak)
 	case err != nil && ctx.Err() != nil:
 		raw.Status, raw.Error = jail.StatusInternalError, "client went away while the run was queued"
+		s.hist.begin(context.WithoutCancel(ctx), res)
 	case err != nil:
 		return nil, err
 	default:
