@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -21,8 +22,8 @@ import (
 // it GETs /v1/info over the socket and prints the status code, or the dial
 // error, so the test sees what that uid gets.
 func peerMain(socket string) {
-	c := &http.Client{Transport: &http.Transport{Dial: func(_, _ string) (net.Conn, error) {
-		return net.Dial("unix", socket)
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", socket)
 	}}}
 	resp, err := c.Get("http://jaild" + api.PathInfo)
 	if err != nil {

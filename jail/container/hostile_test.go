@@ -228,7 +228,6 @@ type hostileEnv struct {
 	sentinel    string
 	sentinelSum [32]byte
 	sentinelDir string
-	hostPaths   []string
 	hostname    string
 	binaries    map[string][32]byte
 	hostHits    atomic.Int64
