@@ -65,7 +65,11 @@ func testRunner(t *testing.T) *Runner {
 	runnerOnce.Do(func() {
 		suiteState, runnerErr = os.MkdirTemp("", "jaild-test-state-")
 		if runnerErr == nil {
-			runner, runnerErr = New(Config{StateDir: suiteState, CgroupParent: suiteCgroup})
+			// A uid range of its own: the leftover audit counts processes
+			// by uid, and daemons of other packages' tests (run in
+			// parallel by go test) use the default range.
+			runner, runnerErr = New(Config{StateDir: suiteState, CgroupParent: suiteCgroup,
+				UIDBase: 2100000000, UIDCount: 65536})
 		}
 	})
 	if runnerErr != nil {
