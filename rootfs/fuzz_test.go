@@ -89,7 +89,13 @@ func kernelResolve(t *testing.T, root, p string) (string, error) {
 		t.Fatal(err)
 	}
 	defer unix.Close(rfd)
-	fd, err := unix.Openat2(rfd, p, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
+	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT}
+	fd, err := unix.Openat2(rfd, p, how)
+	// EAGAIN: a ".." raced with a mount or rename somewhere on the host
+	// (jails mount all the time); openat2(2) says to retry.
+	for i := 0; i < 100 && errors.Is(err, unix.EAGAIN); i++ {
+		fd, err = unix.Openat2(rfd, p, how)
+	}
 	if errors.Is(err, unix.ENOSYS) {
 		t.Skip("SKIP: openat2 not available on this kernel")
 	}
