@@ -108,6 +108,12 @@ func TestE2ESocketAccess(t *testing.T) {
 			if fi.Mode().Perm() != tc.wantMode || int(st.Gid) != tc.wantGID || st.Uid != 0 {
 				t.Errorf("socket mode %v owner %d:%d, want %v 0:%d", fi.Mode().Perm(), st.Uid, st.Gid, tc.wantMode, tc.wantGID)
 			}
+			// History holds every run's output: owner-only.
+			for _, f := range []string{"history.db", "history.db-wal"} {
+				if fi, err := os.Stat(filepath.Join(state, f)); err != nil || fi.Mode().Perm() != 0o600 {
+					t.Errorf("%s: %v %v, want mode 0600", f, fi.Mode(), err)
+				}
+			}
 			if got := asUser(t, bin, sock, nobody, nobody); !strings.Contains(got, "permission denied") {
 				t.Errorf("uid nobody outside the group got %q, want the connect refused", got)
 			}

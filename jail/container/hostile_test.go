@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -480,10 +482,30 @@ func startTarget(t *testing.T, r *Runner, env *hostileEnv) *target {
 	if !fileExists(filepath.Join(work, "secret")) {
 		t.Fatalf("target's /tmp not found on the host (work %q)", work)
 	}
+	checkHostUserLockedOut(t, filepath.Dir(work))
 	env.vars["{{TARGET_PID}}"] = tg.pid
 	env.vars["{{TARGET_WORK}}"] = work
 	env.vars["{{TARGET_SOCK}}"] = sock
 	return tg
+}
+
+// checkHostUserLockedOut: an unprivileged host user must not read a live
+// jail's code or /tmp, nor write into them. The path is no secret: every
+// local user can read it in /proc/mounts.
+func checkHostUserLockedOut(t *testing.T, workRoot string) {
+	t.Helper()
+	for _, c := range [][]string{
+		{"/bin/cat", filepath.Join(workRoot, "tmp", "secret")},
+		{"/bin/cat", filepath.Join(workRoot, "work", "main.py")},
+		{"/bin/ls", workRoot},
+		{"/bin/sh", "-c", "echo x > " + filepath.Join(workRoot, "tmp", "injected")},
+	} {
+		cmd := exec.Command(c[0], c[1:]...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+		if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "Permission denied") {
+			t.Errorf("host uid 65534 ran %q on a live jail's files: err %v, output %q", c, err, out)
+		}
+	}
 }
 
 // finish checks the target outlived every attack untouched, then stops it.

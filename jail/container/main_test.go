@@ -65,6 +65,11 @@ func testRunner(t *testing.T) *Runner {
 	runnerOnce.Do(func() {
 		suiteState, runnerErr = os.MkdirTemp("", "jaild-test-state-")
 		if runnerErr == nil {
+			// The mode New gives a state dir it creates: the hostile
+			// suite checks host users are kept out below it.
+			runnerErr = os.Chmod(suiteState, 0o711)
+		}
+		if runnerErr == nil {
 			// A uid range of its own: the leftover audit counts processes
 			// by uid, and daemons of other packages' tests (run in
 			// parallel by go test) use the default range.
