@@ -15,9 +15,8 @@ import (
 )
 
 // Reap removes every jail a previous process of this runner left behind:
-// jails keep running when the daemon is SIGKILLed (ParentDeathSignal does
-// not reach them reliably: it is reset by setuid and only fires for the
-// thread that forked). It kills their processes, removes their cgroups in
+// jails keep running when the daemon is SIGKILLed (no ParentDeathSignal is
+// set: it only fires for the thread that forked, see buildConfig). It kills their processes, removes their cgroups in
 // every hierarchy, libcontainer state and tmpfs. Call it before the first
 // Run; it returns the ids it reaped.
 func (r *Runner) Reap() ([]string, error) {
