@@ -164,6 +164,10 @@ func TestQueueWaitCountsAgainstDeadline(t *testing.T) {
 	if n := runner.count(); n != 1 {
 		t.Errorf("runner called %d times, want only the first run", n)
 	}
+	// A run that never left the queue still gets its history row.
+	if status, body, _ := ts.do(t, "GET", api.PathRun+res.ID, nil); status != 200 || !strings.Contains(string(body), `"status":"timeout"`) {
+		t.Errorf("history of the queued run = %d %s, want its timeout recorded", status, body)
+	}
 }
 
 func TestClientDisconnectCancelsRun(t *testing.T) {

@@ -149,6 +149,13 @@ func (c *Config) Validate() error {
 		check(*f.def > 0, "default_limits.%s must be set and positive", f.name)
 		check(*f.def <= *f.max, "default_limits.%s (%d) exceeds max_limits.%s (%d)", f.name, *f.def, f.name, *f.max)
 	}
+	// Positive is not enough: the defaults must be limits a jail can start
+	// with, or every request that omits one is refused (found by fuzzing).
+	if len(errs) == 0 {
+		if _, _, err := effectiveLimits(nil, c.DefaultLimits, c.MaxLimits, c.CPUs); err != nil {
+			errs = append(errs, fmt.Errorf("default_limits: %v", err))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid config: %w", err)
 	}

@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -70,6 +73,12 @@ type history struct {
 // database that cannot be opened yields a history that reports why.
 func openHistory(path string, cfg HistoryConfig, log *slog.Logger) *history {
 	h := &history{cfg: cfg, log: log}
+	// The rows hold every run's output: owner-only, whatever the umask.
+	// SQLite gives the -wal and -shm files the database file's mode.
+	if err := restrictFile(path); err != nil {
+		h.fail("open history database", err)
+		return h
+	}
 	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=2000&_synchronous=NORMAL"
 	db, err := sql.Open("sqlite3", dsn)
 	if err == nil {
@@ -102,6 +111,22 @@ func migrate(db *sql.DB) error {
 			if _, err := db.Exec(`ALTER TABLE runs ADD COLUMN ` + col + ` TEXT NOT NULL DEFAULT ''`); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// restrictFile creates path 0600 if missing and makes it (and SQLite's
+// side files, if any) 0600 if not.
+func restrictFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
 		}
 	}
 	return nil

@@ -63,6 +63,7 @@ func (s *Server) preparePolicy(raw *policy.Policy, cfg *Config) (*activePolicy, 
 func (s *Server) ReloadPolicy(p *policy.Policy) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
+	s.imgSrc.newPass()
 	ap, err := s.preparePolicy(p, s.config())
 	if err != nil {
 		return err

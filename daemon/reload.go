@@ -62,6 +62,7 @@ func (s *Server) Reload(next Config) error {
 			return fmt.Errorf("%w: %s (%q → %q)", ErrNotReloadable, f.name, f.old, f.new)
 		}
 	}
+	s.imgSrc.newPass()
 	// The policy's profiles inherit the config's limits: refill them from
 	// the policy as loaded, and refuse a config whose maximums a profile
 	// of the policy in force exceeds.

@@ -147,7 +147,7 @@ func (s *Server) execute(ctx context.Context, res *api.RunResult, spec jail.Spec
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 		raw.Status, raw.Error = jail.StatusTimeout, "the wall-clock deadline passed while the run was queued"
-		raw.Wall = time.Since(res.CreatedAt)
+		raw.Wall = time.Since(res.CreatedAt) // no row yet: finish writes the whole one
 	case err != nil && ctx.Err() != nil:
 		raw.Status, raw.Error = jail.StatusInternalError, "client went away while the run was queued"
 	case err != nil:

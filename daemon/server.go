@@ -50,7 +50,7 @@ type Server struct {
 	cfgPtr    atomic.Pointer[Config] // swapped whole by Reload
 	images    atomic.Pointer[imageSet]
 	reloadMu  sync.Mutex
-	imgSrc    Images
+	imgSrc    *verifiedImages
 	runner    jail.Runner
 	host      HostInfo
 	log       *slog.Logger
@@ -85,7 +85,7 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{runner: o.Runner, host: o.Host, log: o.Logger, version: o.Version, imgSrc: o.Images,
+	s := &Server{runner: o.Runner, host: o.Host, log: o.Logger, version: o.Version, imgSrc: newVerifiedImages(o.Images, o.Logger),
 		authorize: o.Authorize, adm: newAdmission(o.Config.MaxConcurrent, o.Config.QueueSize),
 		stopPrune: make(chan struct{}), changed: make(chan struct{}, 1),
 		streamTimeout: streamWriteTimeout}
@@ -95,7 +95,7 @@ func New(o Options) (*Server, error) {
 	s.metrics = newMetrics(s)
 	cfg := o.Config
 	s.cfgPtr.Store(&cfg)
-	s.images.Store(resolveImages(o.Images, s.log))
+	s.images.Store(resolveImages(s.imgSrc, s.log))
 	if o.Policy == nil {
 		p, err := policy.LoadDefault()
 		if err != nil {

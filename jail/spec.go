@@ -83,6 +83,9 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("%w: env entry is not KEY=VALUE", ErrInvalidSpec)
 		}
 	}
+	if err := checkExecSize(s.Argv, s.Env); err != nil {
+		return err
+	}
 	seen := make(map[string]bool, len(s.Files))
 	for _, f := range s.Files {
 		if err := ValidFileName(f.Name); err != nil {
@@ -140,6 +143,32 @@ func ValidFileName(name string) error {
 		if part == ".." {
 			return fmt.Errorf("%w: file name %q has a \"..\" component", ErrInvalidSpec, name)
 		}
+	}
+	return nil
+}
+
+// Bounds of what execve(2) accepts: a string over MAX_ARG_STRLEN (32 pages)
+// or an argv+env over ARG_MAX (a quarter of the stack rlimit, 2 MiB by
+// default) fail with E2BIG. That failure happens in runc's init after the
+// jail is built, which then exits 255 as if the script had failed, so
+// refuse it up front (hostile suite: huge_args_spec.py).
+const (
+	maxArgString = 32 * 4096
+	maxArgTotal  = 1 << 20
+)
+
+func checkExecSize(argv, env []string) error {
+	total := 0
+	for _, list := range [][]string{argv, env} {
+		for _, a := range list {
+			if len(a) >= maxArgString {
+				return fmt.Errorf("%w: an argument or env entry of %d bytes exceeds the kernel's %d", ErrInvalidSpec, len(a), maxArgString-1)
+			}
+			total += len(a) + 1 + 8 // the string, its NUL and its pointer
+		}
+	}
+	if total > maxArgTotal {
+		return fmt.Errorf("%w: argv and env take %d bytes, more than %d", ErrInvalidSpec, total, maxArgTotal)
 	}
 	return nil
 }

@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("JAILD_E2E_MAIN") == "1" {
 		main()
 	}
+	if sock := os.Getenv("JAILD_E2E_PEER"); sock != "" {
+		peerMain(sock)
+	}
 	os.Exit(m.Run())
 }
 
@@ -81,7 +84,19 @@ func newState(t *testing.T) string {
 
 func startDaemon(t *testing.T, state string, extra ...string) *daemonProc {
 	t.Helper()
+	return startDaemonWant(t, state, 200, extra...)
+}
+
+// startDaemonWant starts a daemon and waits until /healthz answers with
+// status health (503 for a daemon started with a language missing).
+func startDaemonWant(t *testing.T, state string, health int, extra ...string) *daemonProc {
+	t.Helper()
 	d := &daemonProc{state: state, socket: filepath.Join(state, "jaild.sock"), log: &bytes.Buffer{}}
+	for i, a := range extra { // a later --socket overrides the default one
+		if a == "--socket" && i+1 < len(extra) {
+			d.socket = extra[i+1]
+		}
+	}
 	args := append([]string{"serve", "--socket", d.socket, "--state-dir", state, "--log-level", "debug",
 		"--cgroup-parent", cgroupParent(state)}, extra...)
 	d.cmd = exec.Command(os.Args[0], args...)
@@ -105,7 +120,7 @@ func startDaemon(t *testing.T, state string, extra ...string) *daemonProc {
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if resp, err := d.http.Get("http://jaild" + api.PathHealth); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
+			if resp.StatusCode == health {
 				return d
 			}
 		}

@@ -82,6 +82,13 @@ func testRunner(t *testing.T) *Runner {
 	runnerOnce.Do(func() {
 		suiteState, runnerErr = os.MkdirTemp("", "jaild-test-state-")
 		if runnerErr == nil {
+			// The mode New gives a state dir it creates: the hostile
+			// suite checks host users are kept out below it.
+			runnerErr = os.Chmod(suiteState, 0o711)
+		}
+		if runnerErr == nil {
+			// Host uid blocks are claimed host-wide, so daemons of other
+			// packages' tests (run in parallel by go test) get other uids.
 			runner, runnerErr = New(Config{StateDir: suiteState, CgroupParent: suiteCgroup})
 		}
 	})

@@ -15,13 +15,13 @@ import (
 )
 
 // Reap removes every jail a previous process of this runner left behind:
-// jails keep running when the daemon is SIGKILLed (ParentDeathSignal does
-// not reach them reliably: it is reset by setuid and only fires for the
-// thread that forked). It kills their processes, removes their cgroups in
-// every hierarchy, libcontainer state and tmpfs. It leaves alone this
-// Runner's own jails and those whose host uid block another live process
-// holds (a daemon or `jaild run` sharing the state dir). Call it before
-// the first Run; it returns the ids it reaped.
+// jails keep running when the daemon is SIGKILLed (no ParentDeathSignal is
+// set: it only fires for the thread that forked, see buildConfig). It kills
+// their processes, removes their cgroups in every hierarchy, libcontainer
+// state and tmpfs. It leaves alone this Runner's own jails and those whose
+// host uid block another live process holds (a daemon or `jaild run`
+// sharing the state dir). Call it before the first Run; it returns the ids
+// it reaped.
 func (r *Runner) Reap() ([]string, error) {
 	seen := map[string]bool{}
 	var errs []error

@@ -21,7 +21,11 @@ func makeWorkDir(dir string, hostID uint32, size int64, files []jail.File) (err 
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return fmt.Errorf("create work dir: %w", err)
 	}
-	data := fmt.Sprintf("size=%d,nr_inodes=%d,mode=0755,uid=%d,gid=%d", size, inodeCap(size), hostID, hostID)
+	// mode=0700: only the jail's own uid (and root) may enter. The path is
+	// no secret (/proc/mounts lists it to every local user), so a wider mode
+	// let any host user read a run's code in /work and its /tmp while it ran
+	// (found by the hostile suite's host-user check).
+	data := fmt.Sprintf("size=%d,nr_inodes=%d,mode=0700,uid=%d,gid=%d", size, inodeCap(size), hostID, hostID)
 	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, data); err != nil {
 		return fmt.Errorf("mount work tmpfs: %w", err)
 	}
@@ -33,7 +37,7 @@ func makeWorkDir(dir string, hostID uint32, size int64, files []jail.File) (err 
 	for _, d := range []struct {
 		name string
 		mode os.FileMode
-	}{{"work", 0o755}, {"tmp", 0o1777}} {
+	}{{"work", 0o755}, {"tmp", 0o777 | os.ModeSticky}} { // 0o1777 is not sticky in Go's FileMode
 		p := filepath.Join(dir, d.name)
 		if err := os.Mkdir(p, d.mode); err != nil {
 			return fmt.Errorf("create %s: %w", d.name, err)
