@@ -142,7 +142,11 @@ func configureCgroup(cfg *configs.Config, p jailParams) error {
 		Devices:   rules,
 	}
 	// Swap counts against the same limit, so a jail cannot spill into swap.
-	if p.mode.swap {
+	// On v2 libcontainer turns this into memory.swap.max=0 and skips it
+	// when the kernel has no swap accounting, so set it even when swap was
+	// not detected (detection looks at our own cgroup, which at the v2 root
+	// has no memory.swap.max).
+	if p.mode.swap || p.mode.v2 {
 		r.MemorySwap = l.Memory
 	}
 	cfg.Cgroups = &cgroups.Cgroup{Path: p.cgroup, Resources: r}

@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "FAIL: jails left behind after the suite:\n  %s\n", strings.Join(leaks, "\n  "))
 			code = 1
 		}
-		_ = removeCgroup(suiteCgroup)
+		_ = removeCgroup(runner.parent)
 		_ = os.RemoveAll(suiteState)
 	}
 	os.Exit(code)
@@ -144,8 +144,10 @@ func clip(b []byte) string {
 // processes running as a jail uid.
 func leftovers() []string {
 	var out []string
-	cgDirs, _ := filepath.Glob("/sys/fs/cgroup/*" + suiteCgroup + "/*")
-	if v2, _ := filepath.Glob("/sys/fs/cgroup" + suiteCgroup + "/*"); len(v2) > 0 {
+	// runner.parent, not suiteCgroup: on cgroup v2 under Delegate=yes the
+	// runner nests it in its own cgroup.
+	cgDirs, _ := filepath.Glob("/sys/fs/cgroup/*" + runner.parent + "/*")
+	if v2, _ := filepath.Glob("/sys/fs/cgroup" + runner.parent + "/*"); len(v2) > 0 {
 		cgDirs = append(cgDirs, v2...)
 	}
 	for _, d := range cgDirs {
