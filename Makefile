@@ -14,7 +14,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 APT_PACKAGES := gcc libc6-dev libseccomp-dev pkg-config ca-certificates
 export CGO_ENABLED := 1
 
-.PHONY: help deps build rootfs rootfs-test serve test test-unit lint run clean
+.PHONY: help deps build rootfs rootfs-test serve test test-unit test-vm lint run clean
 
 help: ## show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,11 @@ test: rootfs-test ## run every test; privileged jail tests need root (CI runs as
 
 test-unit: ## run the tests that need neither root nor a rootfs
 	$(GO) test -tags $(TAGS) -count=1 -short ./...
+
+# Installs mmdebstrap and qemu-system-x86 itself if missing; caches the guest
+# image in /var/cache/jaild-vm. See .ci/vm/run.sh and README (Testing on cgroup v2).
+test-vm: rootfs-test ## privileged suites in a QEMU VM: systemd PID 1, cgroup v2, Delegate=yes (root)
+	JAILD_TEST_STATE_DIR=$(TEST_STATE_DIR) bash .ci/vm/run.sh
 
 lint: ## gofmt, go vet, staticcheck and the house bans
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -32,7 +32,7 @@ suite() {
     -p Delegate=yes -p WorkingDirectory="$P/src/$pkg" \
     -E CI=true -E JAILD_TEST_STATE_DIR="$P/state" -E JAILD_TEST_REQUIRE_DELEGATED="$5" \
     -E TMPDIR=/var/tmp -E HOME=/root \
-    "$P/bin/$bin" -test.v -test.count=1 -test.timeout=900s -test.run "$run" 2>&1
+    "$P/bin/$bin" -test.v -test.count=1 -test.timeout=900s -test.parallel="$(cat $P/parallel)" -test.run "$run" 2>&1
   rc=$?
   echo "vmtest: suite $name exit=$rc seconds=$(( $(date +%s) - start ))"
 }

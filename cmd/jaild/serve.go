@@ -87,7 +87,8 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 	}
 	defer removeSocket(cfg.Socket)
 	log.Info("jaild serving", "socket", cfg.Socket, "tcp", cfg.ListenTCP, "state_dir", cfg.StateDir,
-		"max_concurrent", cfg.MaxConcurrent, "queue_size", cfg.QueueSize, "cgroup", info.CgroupVersion, "version", version)
+		"max_concurrent", cfg.MaxConcurrent, "queue_size", cfg.QueueSize, "cgroup", info.CgroupVersion,
+		"cgroup_parent", info.CgroupParent, "version", version)
 	if err := srv.Serve(ctx, lns...); err != nil {
 		return 0, err
 	}
