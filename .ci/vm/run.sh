@@ -21,14 +21,35 @@ die() { echo "test-vm: FAIL: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (builds the guest with mmdebstrap, reads $state)"
 
-# The subset that runs under emulation (TCG is ~10x slower than the host):
-# every limit (memory, pids, CPU quota, CPU time, wall, tmpfs, output) and
-# every verdict (ok, exit_nonzero, timeout, cpu_limit, oom, signaled) on
-# cgroup v2, the delegated-cgroup check, and the daemon end to end. Tests
-# that assert wall-clock bounds tighter than TCG can keep are left out.
+# What runs under emulation. TCG is 10-30x slower than the host (more when
+# the host is busy), and the guest cannot see time stolen from its vCPUs,
+# so tests whose scripts need seconds of start-up (node, the whole python
+# stdlib, ctypes) or that assert tight wall-clock bounds are left out by
+# name; everything else runs, new tests included. What stays covers every
+# limit (memory, pids, CPU quota, CPU time, wall, tmpfs) and every verdict
+# (ok, exit_nonzero, timeout, cpu_limit, oom, signaled) on cgroup v2 under
+# Delegate=yes, seccomp, isolation, cancel, and the daemon end to end.
+# README "Testing on cgroup v2" lists the same.
 : "${VM_RUN_container:=.}"
+# node: start-up alone exceeds the 5 s default wall · stdlib import and a
+# 5 MiB print loop: same · host uids: a 3 s deadline to spot the jail ·
+# sleeping timeout: asserts python start-up under 300 ms of CPU ·
+# NewNeedsRoot: skips as root by design.
+: "${VM_SKIP_container:=^(TestNode|TestPythonOKAndStdlib|TestOutputCap|TestHostUIDsDistinct|TestSleepingTimeout|TestNewNeedsRoot)$}"
 : "${VM_RUN_daemon:=.}"
-: "${VM_RUN_jaild:=.}"
+: "${VM_SKIP_daemon:=^$}"
+# Go client: node · SIGTERM: 10 s grace timings · node_ok and signaled
+# (ctypes import > 5 s under TCG; signaled is covered by the container
+# suite's x32 and int 0x80 tests).
+: "${VM_RUN_jaild:=/^(python_ok|files|exit_3|timeout|cpu_limit|oom|binary_output|output_cap)$}"
+: "${VM_SKIP_jaild:=^(TestE2EGoClient|TestE2ESIGTERMWithRunsInFlight)$}"
+# Must be among the passes, so a typo in a pattern cannot hollow the run out.
+required="TestCgroupV2DelegatedLimits TestMemoryHogOOM TestForkBombHitsPidsLimit
+TestUnboundedForkBombContained TestCPUQuota TestCPULimit TestWallTimeout TestTmpfsCapped
+TestExitCode TestX32SyscallRefused TestInt80SyscallRefused TestDangerousSyscallsRefused
+TestNoNetworkOut TestFilesystemReadOnlyAndPrivate TestCancelKillsJail TestRunOK
+TestE2EVerdicts/oom TestE2EVerdicts/timeout TestE2EVerdicts/cpu_limit TestE2EVerdicts/exit_3
+TestE2EVerdicts/python_ok TestE2EClientDisconnectKillsJail TestE2ESIGKILLRestartReapsAndAborts"
 
 need=()
 command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
@@ -75,9 +96,9 @@ git ls-files -z | xargs -0 cp --parents -t "$pay/src"
 cp -a "$state/rootfs" "$pay/state/rootfs"
 install -m 0755 "$here/suite.sh" "$pay/suite.sh"
 {
-  printf "suite container jail/container container.test '%s' 1\n" "$VM_RUN_container"
-  printf "suite daemon daemon daemon.test '%s' 0\n" "$VM_RUN_daemon"
-  printf "suite jaild cmd/jaild jaild.test '%s' 0\n" "$VM_RUN_jaild"
+  printf "suite container jail/container container.test '%s' '%s' 1\n" "$VM_RUN_container" "$VM_SKIP_container"
+  printf "suite daemon daemon daemon.test '%s' '%s' 0\n" "$VM_RUN_daemon" "$VM_SKIP_daemon"
+  printf "suite jaild cmd/jaild jaild.test '%s' '%s' 0\n" "$VM_RUN_jaild" "$VM_SKIP_jaild"
 } >"$pay/subset.sh"
 echo "${VM_PARALLEL:-1}" >"$pay/parallel"
 size=$(( $(du -sm "$pay" | cut -f1) * 12 / 10 + 64 ))
@@ -120,7 +141,9 @@ done
 pass=$(grep -c -- '^--- PASS' "$out" || true)
 # TestNewNeedsRoot checks what a non-root caller gets: it skips as root.
 if grep -E -- '^\s*--- (FAIL|SKIP)' "$out" | grep -v -- '--- SKIP: TestNewNeedsRoot '; then fail=1; fi
-[ "$pass" -gt 0 ] || { echo "test-vm: no test passed"; fail=1; }
+for t in $required; do
+  grep -Eq -- "^\s*--- PASS: $t " "$out" || { echo "test-vm: required test $t did not pass"; fail=1; }
+done
 boot=$(sed -n 's/^vmtest: start uptime=\([0-9]*\).*/\1/p' "$out")
 log "vm ${vm_s}s (boot to payload ${boot:-?}s), $pass top-level tests passed, total $(( $(date +%s) - t0 ))s"
 [ "$fail" -eq 0 ] || die "see the output above (also in $cache/last-ttyS1.log)"

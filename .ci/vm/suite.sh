@@ -22,17 +22,19 @@ if [ "$fs" != cgroup2fs ] || [ "$init" != systemd ]; then
 fi
 echo "vmtest: cgroup-v2 ok"
 
-# suite NAME PKGDIR BINARY RUN-REGEX: one test binary in a Delegate=yes unit,
-# started in its package directory as `go test` would (tests read ../README.md).
+# suite NAME PKGDIR BINARY RUN SKIP DELEGATED: one test binary alone in a
+# Delegate=yes unit, started in its package directory as `go test` would
+# (tests read ../README.md). DELEGATED=1 makes the container suite insist
+# that jails nest in the unit's own cgroup.
 suite() {
-  name=$1 pkg=$2 bin=$3 run=$4
-  echo "vmtest: suite $name begin uptime=$(cut -d' ' -f1 /proc/uptime)s run=$run"
+  name=$1 pkg=$2 bin=$3 run=$4 skip=$5 delegated=$6
+  echo "vmtest: suite $name begin uptime=$(cut -d' ' -f1 /proc/uptime)s run=$run skip=$skip"
   start=$(date +%s)
   systemd-run --wait --pipe --quiet --collect --unit="jaild-vmtest-$name" \
     -p Delegate=yes -p WorkingDirectory="$P/src/$pkg" \
-    -E CI=true -E JAILD_TEST_STATE_DIR="$P/state" -E JAILD_TEST_REQUIRE_DELEGATED="$5" \
+    -E CI=true -E JAILD_TEST_STATE_DIR="$P/state" -E JAILD_TEST_REQUIRE_DELEGATED="$delegated" \
     -E TMPDIR=/var/tmp -E HOME=/root \
-    "$P/bin/$bin" -test.v -test.count=1 -test.timeout=900s -test.parallel="$(cat $P/parallel)" -test.run "$run" 2>&1
+    "$P/bin/$bin" -test.v -test.count=1 -test.timeout=900s -test.parallel="$(cat $P/parallel)" -test.run "$run" -test.skip "$skip" 2>&1
   rc=$?
   echo "vmtest: suite $name exit=$rc seconds=$(( $(date +%s) - start ))"
 }
