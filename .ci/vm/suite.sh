@@ -33,7 +33,7 @@ suite() {
   systemd-run --wait --pipe --quiet --collect --unit="jaild-vmtest-$name" \
     -p Delegate=yes -p WorkingDirectory="$P/src/$pkg" \
     -E CI=true -E JAILD_TEST_STATE_DIR="$P/state" -E JAILD_TEST_REQUIRE_DELEGATED="$delegated" \
-    -E TMPDIR=/var/tmp -E HOME=/root \
+    -E JAILD_TEST_TIME_SCALE="$(cat $P/timescale)" -E TMPDIR=/var/tmp -E HOME=/root \
     "$P/bin/$bin" -test.v -test.count=1 -test.timeout=900s -test.parallel="$(cat $P/parallel)" -test.run "$run" -test.skip "$skip" 2>&1
   rc=$?
   echo "vmtest: suite $name exit=$rc seconds=$(( $(date +%s) - start ))"

@@ -52,7 +52,7 @@ while True:
 	if res.Status != jail.StatusTimeout && res.Status != jail.StatusCPULimit {
 		wantStatus(t, res, jail.StatusTimeout)
 	}
-	if res.Wall > spec.Limits.Wall+500*time.Millisecond {
+	if res.Wall > spec.Limits.Wall+slack(500*time.Millisecond) {
 		t.Errorf("bomb ran %v, want it stopped near %v", res.Wall, spec.Limits.Wall)
 	}
 }
@@ -76,8 +76,8 @@ func TestWallTimeout(t *testing.T) {
 	spec.Limits.CPUTime = 10 * time.Second
 	res := runJail(t, spec)
 	wantStatus(t, res, jail.StatusTimeout)
-	if res.Wall < spec.Limits.Wall || res.Wall > spec.Limits.Wall+100*time.Millisecond {
-		t.Errorf("wall = %v, want within [%v, %v]", res.Wall, spec.Limits.Wall, spec.Limits.Wall+100*time.Millisecond)
+	if res.Wall < spec.Limits.Wall || res.Wall > spec.Limits.Wall+slack(100*time.Millisecond) {
+		t.Errorf("wall = %v, want within [%v, %v]", res.Wall, spec.Limits.Wall, spec.Limits.Wall+slack(100*time.Millisecond))
 	}
 	if res.Signal != "SIGKILL" {
 		t.Errorf("signal = %q, want SIGKILL", res.Signal)
@@ -90,7 +90,7 @@ func TestSleepingTimeout(t *testing.T) {
 	spec.Limits.Wall = 500 * time.Millisecond
 	res := runJail(t, spec)
 	wantStatus(t, res, jail.StatusTimeout)
-	if res.CPU > 300*time.Millisecond {
+	if res.CPU > slack(300*time.Millisecond) {
 		t.Errorf("cpu = %v for a sleeping script, want small", res.CPU)
 	}
 }
@@ -102,7 +102,7 @@ func TestCPULimit(t *testing.T) {
 	spec.Limits.CPUTime = 400 * time.Millisecond
 	res := runJail(t, spec)
 	wantStatus(t, res, jail.StatusCPULimit)
-	if res.CPU < 400*time.Millisecond || res.Wall > 2*time.Second {
+	if res.CPU < 400*time.Millisecond || res.Wall > slack(2*time.Second) {
 		t.Errorf("cpu = %v wall = %v, want cpu ≥ 400ms and killed long before the 5s wall", res.CPU, res.Wall)
 	}
 }
@@ -190,7 +190,7 @@ func TestHostUIDsDistinct(t *testing.T) {
 		}()
 	}
 	uids := make([]uint32, 2)
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(slack(3 * time.Second))
 	for i := range markers {
 		for uids[i] == 0 && time.Now().Before(deadline) {
 			if ps := markedProcesses(markers[i]); len(ps) > 0 {

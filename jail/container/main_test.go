@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jaild/jaild/jail"
 	"github.com/jaild/jaild/policy"
@@ -18,6 +19,21 @@ import (
 // testStateDir holds the rootfs images the privileged tests run on; `make
 // test` builds them there first (make rootfs-test).
 var testStateDir = envOr("JAILD_TEST_STATE_DIR", "/var/lib/jaild-test")
+
+// timeScale (JAILD_TEST_TIME_SCALE, default 1) stretches the default wall
+// and CPU budgets of scripts that do not test those budgets, and the slack
+// of the wall-clock checks. `make test-vm` sets it: under QEMU TCG a
+// python start costs seconds. Budgets a test sets itself stay as they are.
+var timeScale = func() time.Duration {
+	n, err := strconv.Atoi(os.Getenv("JAILD_TEST_TIME_SCALE"))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return time.Duration(n)
+}()
+
+// slack scales a tolerance of a wall-clock or CPU check by timeScale.
+func slack(d time.Duration) time.Duration { return d * timeScale }
 
 var (
 	runnerOnce sync.Once
@@ -103,12 +119,15 @@ func script(t *testing.T, lang jail.Language, code string) jail.Spec {
 	if err != nil {
 		t.Fatal(err)
 	}
+	limits := jail.DefaultLimits()
+	limits.Wall *= timeScale
+	limits.CPUTime *= timeScale
 	return jail.Spec{
 		Rootfs:  jail.Rootfs{Name: img.Name, Digest: img.Digest, Path: img.Path},
 		Argv:    argv,
 		Env:     policy.BaseEnv(lang),
 		Files:   []jail.File{{Name: entry, Content: []byte(code)}},
-		Limits:  jail.DefaultLimits(),
+		Limits:  limits,
 		Seccomp: policy.DefaultSeccomp(),
 	}
 }
