@@ -76,6 +76,8 @@ else
   touch "$img.tmp/ok"
   rm -rf "$img"
   mv "$img.tmp" "$img"
+  # Images of older inputs are dead weight (~400 MB each).
+  find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$key" -exec rm -rf {} +
   log "image built in $(( $(date +%s) - b0 ))s"
 fi
 
@@ -88,6 +90,7 @@ mkdir -p "$pay/bin" "$pay/src" "$pay/state"
 cd "$repo"
 export CGO_ENABLED=1
 go build -tags seccomp -trimpath -o "$pay/bin/jaild" ./cmd/jaild
+go build -tags seccomp -trimpath -o "$pay/bin/jailctl" ./cmd/jailctl
 go test -c -tags seccomp -o "$pay/bin/container.test" ./jail/container
 go test -c -tags seccomp -o "$pay/bin/daemon.test" ./daemon
 go test -c -tags seccomp -o "$pay/bin/jaild.test" ./cmd/jaild
@@ -99,9 +102,11 @@ install -m 0755 "$here/suite.sh" "$pay/suite.sh"
   printf "suite container jail/container container.test '%s' '%s' 1\n" "$VM_RUN_container" "$VM_SKIP_container"
   printf "suite daemon daemon daemon.test '%s' '%s' 0\n" "$VM_RUN_daemon" "$VM_SKIP_daemon"
   printf "suite jaild cmd/jaild jaild.test '%s' '%s' 0\n" "$VM_RUN_jaild" "$VM_SKIP_jaild"
+  echo service
 } >"$pay/subset.sh"
 echo "${VM_PARALLEL:-1}" >"$pay/parallel"
 echo "$VM_TIME_SCALE" >"$pay/timescale"
+echo "${VM_TEST_TIMEOUT:-600s}" >"$pay/testtimeout"
 size=$(( $(du -sm "$pay" | cut -f1) * 12 / 10 + 64 ))
 truncate -s "${size}M" "$work/payload.img"
 mkfs.ext4 -q -F -L payload -d "$pay" "$work/payload.img"
@@ -131,7 +136,7 @@ cat "$out"
 # nothing (a skip in the VM means a root or rootfs precondition was lost).
 fail=0
 grep -q '^vmtest: cgroup-v2 ok' "$out" || { echo "test-vm: guest is not cgroup v2 with systemd as PID 1"; fail=1; }
-for s in container daemon jaild; do
+for s in container daemon jaild service; do
   line=$(grep "^vmtest: suite $s exit=" "$out" || true)
   case $line in
     *" exit=0 "*) ;;

@@ -59,6 +59,8 @@ func TestCgroupV2DelegatedLimits(t *testing.T) {
 	case <-up:
 	case res := <-done:
 		t.Fatalf("jail ended before printing: %+v", res)
+	case <-time.After(slack(30 * time.Second)):
+		t.Fatalf("no output from the jail after %v", slack(30*time.Second))
 	}
 	dirs, _ := filepath.Glob(filepath.Join(cgroupRoot, r.parent, "j*"))
 	if len(dirs) != 1 {
