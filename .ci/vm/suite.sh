@@ -61,13 +61,14 @@ service() {
   echo 'import time; print("up", flush=True); time.sleep(4); print("done")' >/tmp/slow.py
   $ctl run -l python --wall 60s --cpu 30s --memory 96M --pids 19 /tmp/slow.py >/tmp/slow.out 2>&1 &
   ctlpid=$!
-  i=0; jcg=""
-  while [ -z "$jcg" ] && [ $i -lt 120 ]; do
-    jcg=$(ls -d /sys/fs/cgroup$cg/jaild/j* 2>/dev/null | head -1); sleep 0.25; i=$((i + 1))
-  done
+  # Limits are written after the jail's cgroup is made and before the
+  # script runs: look once the script has printed.
+  i=0; while ! grep -q up /tmp/slow.out 2>/dev/null && [ $i -lt 240 ]; do sleep 0.25; i=$((i + 1)); done
+  jcg=$(ls -d /sys/fs/cgroup$cg/jaild/j* 2>/dev/null | head -1)
   if [ -n "$jcg" ]; then
-    echo "service: jail cgroup $jcg memory.max=$(cat $jcg/memory.max) pids.max=$(cat $jcg/pids.max) cpu.max=$(cat $jcg/cpu.max)"
-    [ "$(cat $jcg/memory.max)" = 100663296 ] && [ "$(cat $jcg/pids.max)" = 19 ] || { echo "service: FAIL limits"; rc=1; }
+    mem=$(cat $jcg/memory.max) pids=$(cat $jcg/pids.max)
+    echo "service: jail cgroup $jcg memory.max=$mem pids.max=$pids cpu.max=$(cat $jcg/cpu.max)"
+    [ "$mem" = 100663296 ] && [ "$pids" = 19 ] || { echo "service: FAIL limits"; rc=1; }
   else
     echo "service: FAIL no jail cgroup under /sys/fs/cgroup$cg/jaild"; rc=1
   fi
