@@ -48,14 +48,15 @@ type Info struct {
 
 // Runner is the libcontainer jail.Runner. It is safe for concurrent use.
 type Runner struct {
-	cfg  Config
-	ids  *idAllocator
-	mode cgroupMode
+	cfg   Config
+	ids   *idAllocator
+	mode  cgroupMode
+	log   *slog.Logger
+	jails string // libcontainer state root
+	work  string // per-run tmpfs mount points
+
 	// parent is the resolved Config.CgroupParent that jails go under.
 	parent string
-	log    *slog.Logger
-	jails  string // libcontainer state root
-	work   string // per-run tmpfs mount points
 }
 
 var _ jail.Runner = (*Runner)(nil)
