@@ -22,7 +22,7 @@ UNITDIR     ?= /etc/systemd/system
 CONFDIR     ?= /etc/jaild
 export CGO_ENABLED := 1
 
-.PHONY: help deps deps-systemd build rootfs rootfs-test serve test test-unit test-systemd test-escape soak fuzz lint run install clean seccomp-profiles
+.PHONY: help deps deps-systemd build rootfs rootfs-test serve test test-unit test-systemd test-vm test-escape soak fuzz lint run install clean seccomp-profiles
 
 help: ## show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -73,6 +73,11 @@ fuzz: ## run every fuzz target for FUZZTIME (15s) each from its committed seed c
 
 test-unit: ## run the tests that need neither root nor a rootfs
 	$(GO) test -tags $(TAGS) -count=1 -short ./...
+
+# Installs mmdebstrap and qemu-system-x86 itself if missing; caches the guest
+# image in /var/cache/jaild-vm. See .ci/vm/run.sh and README (Testing on cgroup v2).
+test-vm: rootfs-test ## privileged suites in a QEMU VM: systemd PID 1, cgroup v2, Delegate=yes (root)
+	JAILD_TEST_STATE_DIR=$(TEST_STATE_DIR) bash .ci/vm/run.sh
 
 lint: ## gofmt, go vet, staticcheck and the house bans
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -29,7 +29,8 @@ type Config struct {
 	// StateDir holds the rootfs store, jail state and the history database.
 	StateDir string `toml:"state_dir"`
 	// CgroupParent is the absolute cgroup path jails are created under, one
-	// child each, in every hierarchy.
+	// child each, in every hierarchy. On cgroup v2 under a Delegate=yes unit
+	// it is taken inside the unit's own cgroup (see jail/container planV2).
 	CgroupParent string `toml:"cgroup_parent"`
 	// MaxConcurrent is how many jails may run at once.
 	MaxConcurrent int `toml:"max_concurrent"`

@@ -147,7 +147,8 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 	}
 	log.Info("jaild serving", "socket", lns[0].Addr().String(), "socket_activated", activated, "tcp", cfg.ListenTCP,
 		"state_dir", cfg.StateDir, "max_concurrent", cfg.MaxConcurrent, "queue_size", cfg.QueueSize,
-		"policy", pol.Source, "policy_digest", pol.Digest, "cgroup", info.CgroupVersion, "version", version)
+		"policy", pol.Source, "policy_digest", pol.Digest, "cgroup", info.CgroupVersion,
+		"cgroup_parent", info.CgroupParent, "version", version)
 
 	// The policy file named by the config in force: the config reloads
 	// first, so a reload that changes the key reads the new file.

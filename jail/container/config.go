@@ -148,10 +148,13 @@ func configureCgroup(cfg *configs.Config, p jailParams) error {
 	}
 	// Swap counts against the same limit, so a jail cannot spill into swap.
 	// A v1 host without swap accounting (no memory.memsw.*) cannot count
-	// it, so the jail's cgroup must not swap at all: swappiness 0. (v2
-	// without swap accounting has no such knob; Info reports it.)
+	// it, so the jail's cgroup must not swap at all: swappiness 0. On v2
+	// libcontainer turns MemorySwap into memory.swap.max and skips it when
+	// the kernel has no swap accounting, so set it even when swap was not
+	// detected (detection looks at our own cgroup, which at the v2 root has
+	// no memory.swap.max).
 	switch {
-	case p.mode.swap:
+	case p.mode.swap || p.mode.v2:
 		r.MemorySwap = l.Memory
 	case !p.mode.v2:
 		r.MemorySwappiness = ptr(uint64(0))

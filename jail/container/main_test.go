@@ -21,6 +21,21 @@ import (
 // test` builds them there first (make rootfs-test).
 var testStateDir = envOr("JAILD_TEST_STATE_DIR", "/var/lib/jaild-test")
 
+// timeScale (JAILD_TEST_TIME_SCALE, default 1) stretches the default wall
+// and CPU budgets of scripts that do not test those budgets, and the slack
+// of the wall-clock checks. `make test-vm` sets it: under QEMU TCG a
+// python start costs seconds. Budgets a test sets itself stay as they are.
+var timeScale = func() time.Duration {
+	n, err := strconv.Atoi(os.Getenv("JAILD_TEST_TIME_SCALE"))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return time.Duration(n)
+}()
+
+// slack scales a tolerance of a wall-clock or CPU check by timeScale.
+func slack(d time.Duration) time.Duration { return d * timeScale }
+
 var (
 	runnerOnce sync.Once
 	runner     *Runner
@@ -47,7 +62,7 @@ func TestMain(m *testing.M) {
 			code = 1
 		}
 		_ = runner.Close()
-		_ = removeCgroup(suiteCgroup)
+		_ = removeCgroup(runner.parent)
 		_ = os.RemoveAll(suiteState)
 		// Every cgroup parent this binary made (the suite's and those of
 		// tests with a Runner of their own) must be gone from every hierarchy.
@@ -128,9 +143,10 @@ func script(t *testing.T, lang jail.Language, code string) jail.Spec {
 		t.Fatal(err)
 	}
 	limits := jail.DefaultLimits()
-	// Generous budgets, so a loaded shared host cannot turn a functional
-	// test into a timeout; the limit tests set their own.
-	limits.Wall, limits.CPUTime = 30*time.Second, 30*time.Second
+	// Generous budgets, so a loaded shared host (or emulation, see
+	// timeScale) cannot turn a functional test into a timeout; the limit
+	// tests set their own.
+	limits.Wall, limits.CPUTime = 30*time.Second*timeScale, 30*time.Second*timeScale
 	return jail.Spec{
 		Rootfs:  jail.Rootfs{Name: img.Name, Digest: img.Digest, Path: img.Path},
 		Argv:    argv,
@@ -168,7 +184,9 @@ func clip(b []byte) string {
 }
 
 // leftovers lists everything of this suite's jails still on the host.
-func leftovers() []string { return leftoversOf(runner, suiteState, suiteCgroup) }
+// runner.parent, not suiteCgroup: on cgroup v2 under Delegate=yes the
+// runner nests it in its own cgroup.
+func leftovers() []string { return leftoversOf(runner, suiteState, runner.parent) }
 
 // leftoversOf lists everything of r's jails still on the host: cgroups
 // under cgroup in any hierarchy, mounts under state, libcontainer state and

@@ -25,6 +25,11 @@ type run struct {
 	readers []*os.File // parent ends of stdout/stderr, closed at teardown
 	cg      cgroupFiles
 	started time.Time
+	// cpuBase is the cgroup's CPU time when the script was let go: what
+	// libcontainer's init spent setting the jail up (namespaces, mounts,
+	// seccomp compilation) is not the script's to pay for. It is ~10 ms on
+	// a host but seconds under emulation (QEMU TCG in `make test-vm`).
+	cpuBase time.Duration
 	undo    []func() error
 	failed  bool // an undo step failed: the host uid must not be reused
 }
@@ -116,6 +121,9 @@ func (j *run) launch() error {
 		return fmt.Errorf("read jail state: %w", err)
 	}
 	j.cg = cgroupFiles{v2: j.runner.mode.v2, paths: st.CgroupPaths}
+	if j.cpuBase, err = j.cg.cpu(); err != nil {
+		return fmt.Errorf("read jail cpu usage: %w", err)
+	}
 	return nil
 }
 
@@ -163,7 +171,7 @@ loop:
 		case <-wall.C:
 			kill(killWall)
 		case <-tick.C:
-			if cpu, err := j.cg.cpu(); err == nil && cpu >= l.CPUTime {
+			if cpu, err := j.cg.cpu(); err == nil && cpu-j.cpuBase >= l.CPUTime {
 				kill(killCPU)
 			}
 		case <-ctx.Done():
@@ -173,9 +181,9 @@ loop:
 	res := jail.Result{Wall: time.Since(j.started), RootfsDigest: j.spec.Rootfs.Digest}
 	// Usage must be read before the cgroup is destroyed.
 	u, uerr := j.cg.read()
-	res.CPU, res.MemoryPeak = u.cpu, u.peak
+	res.CPU, res.MemoryPeak = max(u.cpu-j.cpuBase, 0), u.peak
 	_ = j.ct.Signal(unix.SIGKILL) // nothing may outlive the main process
-	res.Status, res.ExitCode, res.Signal = verdict(ex.ps, reason, u.oomKills, u.cpu >= l.CPUTime)
+	res.Status, res.ExitCode, res.Signal = verdict(ex.ps, reason, u.oomKills, res.CPU >= l.CPUTime)
 	if res.Status == jail.StatusSignaled && res.Signal == "SIGSYS" && ex.ps != nil {
 		res.Syscall = seccompSyscall(ex.ps.Pid())
 	}

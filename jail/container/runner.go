@@ -27,7 +27,9 @@ type Config struct {
 	// are owned by this runner and reaped by Reap.
 	StateDir string
 	// CgroupParent is the absolute cgroup path jails are created under,
-	// one child per jail. Default "/jaild".
+	// one child per jail. Default "/jaild". On cgroup v2, when the process
+	// owns a delegated cgroup (systemd Delegate=yes), it is taken relative
+	// to that cgroup instead of the root: see planV2.
 	CgroupParent string
 	// UIDBase and UIDCount give the host uid/gid range jail root is mapped
 	// into, one id per concurrent jail. Defaults 2000000000 and 65536,
@@ -49,6 +51,9 @@ type Info struct {
 	CgroupVersion string `json:"cgroup_version"` // "v1" or "v2"
 	SwapAccounted bool   `json:"swap_accounted"`
 	Seccomp       bool   `json:"seccomp"`
+	// CgroupParent is where jails' cgroups really go (from the v2 root, or
+	// every v1 hierarchy's root), after resolving Config.CgroupParent.
+	CgroupParent string `json:"cgroup_parent"`
 }
 
 // Runner is the libcontainer jail.Runner. It is safe for concurrent use.
@@ -61,6 +66,9 @@ type Runner struct {
 	log   *slog.Logger
 	jails string // libcontainer state root
 	work  string // per-run tmpfs mount points
+
+	// parent is the resolved Config.CgroupParent that jails go under.
+	parent string
 }
 
 var _ jail.Runner = (*Runner)(nil)
@@ -92,6 +100,17 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", jail.ErrUnavailable, err)
 	}
+	parent := cfg.CgroupParent
+	if mode.v2 {
+		p, err := placeV2(cfg.CgroupParent)
+		if err != nil {
+			return nil, fmt.Errorf("%w: place jail cgroups: %w", jail.ErrUnavailable, err)
+		}
+		parent = p.parent
+		if p.base != "" {
+			cfg.Logger.Info("jails nest in the delegated cgroup", "cgroup", p.base, "cgroup_parent", parent)
+		}
+	}
 	for _, d := range []string{cfg.StateDir, filepath.Join(cfg.StateDir, "jails"), filepath.Join(cfg.StateDir, "work")} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return nil, fmt.Errorf("%w: create %s: %w", jail.ErrUnavailable, d, err)
@@ -116,7 +135,7 @@ func New(cfg Config) (*Runner, error) {
 		uids.close()
 		return nil, fmt.Errorf("%w: %w", jail.ErrUnavailable, err)
 	}
-	return &Runner{cfg: cfg, uids: uids, ids: ids, mode: mode, log: cfg.Logger,
+	return &Runner{cfg: cfg, uids: uids, ids: ids, mode: mode, parent: parent, log: cfg.Logger,
 		jails: filepath.Join(cfg.StateDir, "jails"), work: filepath.Join(cfg.StateDir, "work")}, nil
 }
 
@@ -129,7 +148,8 @@ func (r *Runner) Close() error {
 
 // Info reports the host's cgroup layout and seccomp support.
 func (r *Runner) Info() Info {
-	return Info{CgroupVersion: r.mode.String(), SwapAccounted: r.mode.swap, Seccomp: seccomp.Enabled}
+	return Info{CgroupVersion: r.mode.String(), SwapAccounted: r.mode.swap, Seccomp: seccomp.Enabled,
+		CgroupParent: r.parent}
 }
 
 // Run executes spec in a new jail and destroys the jail before returning.
@@ -185,7 +205,7 @@ func idHostUID(id string) (uint32, bool) {
 
 // cgroupPath is where jail id's cgroup lives in every hierarchy.
 func (r *Runner) cgroupPath(id string) string {
-	return filepath.Join(r.cfg.CgroupParent, id)
+	return filepath.Join(r.parent, id)
 }
 
 func (r *Runner) start(spec *jail.Spec) (*run, error) {
