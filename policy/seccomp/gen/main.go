@@ -30,7 +30,7 @@ import (
 )
 
 var (
-	lineRE    = regexp.MustCompile(`^(\d+) (?:<\.\.\. ([a-z0-9_]+) resumed>|([a-z0-9_]+)\()`)
+	lineRE    = regexp.MustCompile(`^(\d+) +(?:<\.\.\. ([a-z0-9_]+) resumed>|([a-z0-9_]+)\()`)
 	filterRE  = regexp.MustCompile(`seccomp\(SECCOMP_SET_MODE_FILTER, [^,]*, \{len=`)
 	childRE   = regexp.MustCompile(`= \d+ /\* (\d+) in strace's PID NS \*/$`)
 	epermRE   = regexp.MustCompile(`= -1 EPERM `)
