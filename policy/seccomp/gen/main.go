@@ -30,7 +30,7 @@ import (
 )
 
 var (
-	lineRE    = regexp.MustCompile(`^(\d+) (?:<\.\.\. ([a-z0-9_]+) resumed>|([a-z0-9_]+)\()`)
+	lineRE    = regexp.MustCompile(`^(\d+) +(?:<\.\.\. ([a-z0-9_]+) resumed>|([a-z0-9_]+)\()`)
 	filterRE  = regexp.MustCompile(`seccomp\(SECCOMP_SET_MODE_FILTER, [^,]*, \{len=`)
 	childRE   = regexp.MustCompile(`= \d+ /\* (\d+) in strace's PID NS \*/$`)
 	epermRE   = regexp.MustCompile(`= -1 EPERM `)
@@ -82,35 +82,57 @@ func main() {
 	fmt.Fprintf(os.Stderr, "gen: %s: %d syscalls\n", *out, len(names))
 }
 
-// scan adds the syscalls made under the filter in one trace.
+// scan adds the syscalls made under the filter in one trace. It reads the
+// trace twice: the first pass finds the filter load and who forked whom,
+// the second counts. One pass is not enough: a child's first lines can
+// come before its parent's clone/fork return (always so for vfork and
+// CLONE_VFORK, where the parent returns only once the child has exec'd,
+// as Python's subprocess and libuv do).
 func scan(path string, seen map[string]*count) error {
-	f, err := os.Open(path)
+	lines, err := readLines(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	jailed := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	found := false
-	for sc.Scan() {
-		line := sc.Text()
+	load, loader := -1, ""
+	parent := map[string]string{} // child pid -> pid that forked it after the load
+	for i, line := range lines {
 		m := lineRE.FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}
 		pid, name := m[1], m[2]+m[3]
-		if !found {
+		if load < 0 {
 			if filterRE.MatchString(line) {
-				found, jailed[pid] = true, true
+				load, loader = i, pid
 			}
 			continue
 		}
-		if !jailed[pid] || strings.HasSuffix(line, "<unfinished ...>") {
+		if c := childRE.FindStringSubmatch(line); c != nil && (name == "clone" || name == "clone3" || name == "fork" || name == "vfork") {
+			parent[c[1]] = pid
+		}
+	}
+	if load < 0 {
+		return fmt.Errorf("%s: no seccomp filter load found (was it traced with strace -f?)", path)
+	}
+	jailed := map[string]bool{}
+	var isJailed func(pid string, depth int) bool
+	isJailed = func(pid string, depth int) bool {
+		if v, ok := jailed[pid]; ok {
+			return v
+		}
+		p, ok := parent[pid]
+		v := pid == loader || ok && depth < 1000 && isJailed(p, depth+1)
+		jailed[pid] = v
+		return v
+	}
+	for _, line := range lines[load+1:] {
+		m := lineRE.FindStringSubmatch(line)
+		if m == nil || strings.HasSuffix(line, "<unfinished ...>") {
 			continue
 		}
-		if c := childRE.FindStringSubmatch(line); c != nil && (name == "clone" || name == "clone3" || name == "fork" || name == "vfork") {
-			jailed[c[1]] = true
+		pid, name := m[1], m[2]+m[3]
+		if !isJailed(pid, 0) {
+			continue
 		}
 		c := seen[name]
 		if c == nil {
@@ -123,10 +145,22 @@ func scan(path string, seen map[string]*count) error {
 			c.ok++
 		}
 	}
-	if !found {
-		return fmt.Errorf("%s: no seccomp filter load found (was it traced with strace -f?)", path)
+	return nil
+}
+
+func readLines(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
-	return sc.Err()
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return lines, sc.Err()
 }
 
 func readBase(path string) ([]string, error) {
