@@ -78,7 +78,7 @@ func copyExecutable(t *testing.T, dst string) {
 // (0660 + socket_group when the group exists, 0600 otherwise); a uid
 // outside the group cannot even connect; a group member can; and a uid
 // that reaches the socket anyway (an operator chmod'ed it 0666) still gets
-// 403 from the peer-credential check.
+// 403 from the peer-credential check against the policy.
 func TestE2ESocketAccess(t *testing.T) {
 	requireJails(t)
 	grp, err := user.LookupGroup("daemon")
@@ -99,7 +99,26 @@ func TestE2ESocketAccess(t *testing.T) {
 		t.Run(tc.group, func(t *testing.T) {
 			state := newState(t)
 			sock := filepath.Join(dir, tc.group+".sock")
-			d := startDaemon(t, state, "--socket", sock, "--config", writeConfig(t, fmt.Sprintf("socket_group = %q", tc.group)))
+			// The policy grants the socket's group (the shipped one grants
+			// group jaild): who may connect is the file mode's call, who may
+			// run is the policy's.
+			pol := filepath.Join(t.TempDir(), "policy.toml")
+			if err := os.WriteFile(pol, []byte(fmt.Sprintf(`[profile.python]
+language = "python"
+seccomp = "python"
+
+[[rule]]
+uid = 0
+profiles = ["*"]
+
+[[rule]]
+gid = %d
+profiles = ["*"]
+`, gid)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			d := startDaemon(t, state, "--socket", sock, "--policy", pol,
+				"--config", writeConfig(t, fmt.Sprintf("socket_group = %q", tc.group)))
 			fi, err := os.Stat(sock)
 			if err != nil {
 				t.Fatal(err)
@@ -128,8 +147,8 @@ func TestE2ESocketAccess(t *testing.T) {
 			if err := os.Chmod(sock, 0o666); err != nil {
 				t.Fatal(err)
 			}
-			if got := asUser(t, bin, sock, nobody, nobody); !strings.HasPrefix(got, "403 ") || !strings.Contains(got, `"forbidden"`) {
-				t.Errorf("uid nobody on a 0666 socket got %q, want 403 forbidden", got)
+			if got := asUser(t, bin, sock, nobody, nobody); !strings.HasPrefix(got, "403 ") || !strings.Contains(got, `"policy_denied"`) {
+				t.Errorf("uid nobody on a 0666 socket got %q, want 403 policy_denied", got)
 			}
 			d.stop(t, syscall.SIGTERM)
 		})

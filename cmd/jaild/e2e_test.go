@@ -112,15 +112,26 @@ func TestE2EStreamingOrder(t *testing.T) {
 			got = append(got, "id")
 			continue
 		}
-		arrivals = append(arrivals, time.Now())
+		var item string
 		switch {
 		case ev.Result != nil:
-			got = append(got, "result:"+ev.Result.Status)
+			item = "result:" + ev.Result.Status
 		case ev.Stdout != "":
-			got = append(got, "out:"+ev.Stdout)
+			item = "out:" + ev.Stdout
 		case ev.Stderr != "":
-			got = append(got, "err:"+ev.Stderr)
+			item = "err:" + ev.Stderr
 		}
+		// Chunk boundaries are the writer's (unbuffered Python writes
+		// "one" and "\n" apart): join consecutive chunks of one stream, and
+		// time each joined event by its first chunk.
+		if n := len(got); n > 0 {
+			if p := item[:min(4, len(item))]; (p == "out:" || p == "err:") && strings.HasPrefix(got[n-1], p) {
+				got[n-1] += item[4:]
+				continue
+			}
+		}
+		arrivals = append(arrivals, time.Now())
+		got = append(got, item)
 	}
 	if strings.Join(got, "|") != "id|out:one\n|err:two\n|out:three\n|result:ok" {
 		t.Fatalf("stream = %q", got)
