@@ -37,7 +37,7 @@ func TestRunOK(t *testing.T) {
 		t.Errorf("hash %q wall %d cpu %d peak %d", res.CodeSHA256, res.WallMS, res.CPUMS, res.MemoryPeak)
 	}
 	spec := ts.runner.calls[0]
-	if got := strings.Join(spec.Argv, " "); got != "/usr/bin/python3 -B -E -s /work/main.py a" {
+	if got := strings.Join(spec.Argv, " "); got != "/usr/bin/python3 -B -E -s -u /work/main.py a" {
 		t.Errorf("argv = %q", got)
 	}
 	if spec.Env[len(spec.Env)-1] != "FOO=bar" || spec.Limits.Wall > 2*time.Second || spec.Limits.Memory != 128<<20 {
