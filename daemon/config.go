@@ -50,6 +50,22 @@ type Config struct {
 	CPUs float64 `toml:"cpus"`
 	// History configures the run history database.
 	History HistoryConfig `toml:"history"`
+	// Pool configures the warm pool of pre-built jails.
+	Pool PoolConfig `toml:"pool"`
+}
+
+// PoolConfig sizes the warm pool: jails built ahead, interpreter started,
+// one run each. One key per language with the default limits.
+type PoolConfig struct {
+	// Size is how many jails each key keeps parked at least; 0 disables
+	// the pool.
+	Size int `toml:"size"`
+	// MaxSize bounds a key's size as it grows with demand.
+	MaxSize int `toml:"max_size"`
+	// MemoryBudget caps the memory of all parked jails together, in bytes.
+	MemoryBudget int64 `toml:"memory_budget_bytes"`
+	// Builders is how many parked jails may be built at once.
+	Builders int `toml:"builders"`
 }
 
 // HistoryConfig configures retention of the run history.
@@ -93,6 +109,7 @@ func Default() Config {
 		MaxLimits: api.Limits{WallMS: 60000, CPUMS: 60000, MemoryBytes: 1 << 30, Pids: 256,
 			OutputBytes: 16 << 20, TmpBytes: 512 << 20},
 		History: HistoryConfig{MaxAge: Duration{30 * 24 * time.Hour}, MaxRows: 100000, OutputBytes: 64 << 10},
+		Pool:    PoolConfig{Size: 2, MaxSize: 4, MemoryBudget: 512 << 20, Builders: 2},
 	}
 }
 
@@ -136,6 +153,8 @@ func (c *Config) Validate() error {
 	check(c.ShutdownGrace.Duration >= 0, "shutdown_grace must not be negative")
 	check(c.CPUs >= 0.01 && c.CPUs <= 1024, "cpus %g must be between 0.01 and 1024", c.CPUs)
 	check(c.History.MaxRows >= 0 && c.History.OutputBytes >= 0, "history max_rows and output_bytes must not be negative")
+	check(c.Pool.Size >= 0 && c.Pool.Size <= 256 && c.Pool.MaxSize <= 1024, "pool size %d / max_size %d out of range", c.Pool.Size, c.Pool.MaxSize)
+	check(c.Pool.MemoryBudget >= 0 && c.Pool.Builders >= 0 && c.Pool.Builders <= 64, "pool memory_budget_bytes and builders must not be negative (builders ≤ 64)")
 	if c.ListenTCP != "" {
 		errs = append(errs, checkLoopback(c.ListenTCP))
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/jaild/jaild/daemon/api"
 	"github.com/jaild/jaild/jail"
-	"github.com/jaild/jaild/policy"
 )
 
 // newRunID returns an id that sorts by creation time: 16 hex digits of
@@ -46,19 +45,10 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	res := &api.RunResult{ID: newRunID(now), Language: string(j.language), Rootfs: img.Ref(),
 		Limits: j.effective, CreatedAt: now.UTC(), Caller: callerFrom(r.Context()), CodeSHA256: j.codeHash,
 		ExitCode: -1}
-	argv, err := policy.Command(j.language, img.Interpreter, j.entrypoint, j.args)
+	spec, err := buildSpec(j, img)
 	if err != nil {
 		writeError(w, badRequest(api.CodeInvalidRequest, "%v", err))
 		return
-	}
-	spec := jail.Spec{
-		Rootfs:  jail.Rootfs{Name: img.Name, Digest: img.Digest, Path: img.Path},
-		Argv:    argv,
-		Env:     append(policy.BaseEnv(j.language), j.env...),
-		Files:   j.files,
-		Stdin:   j.stdin,
-		Limits:  j.limits,
-		Seccomp: policy.DefaultSeccomp(),
 	}
 	// A stream's 200 goes out only once the run holds a slot, so a full
 	// queue can still answer 429.
@@ -195,6 +185,9 @@ func (s *Server) handleInfo(w http.ResponseWriter, _ *http.Request) {
 		if img, ok := s.images[l]; ok {
 			info.Languages = append(info.Languages, api.LanguageInfo{Name: string(l), Rootfs: img.Ref()})
 		}
+	}
+	if ps, ok := s.runner.(poolStatser); ok {
+		info.Pool = poolInfo(ps.Stats())
 	}
 	writeJSON(w, http.StatusOK, info)
 }

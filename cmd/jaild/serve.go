@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/jaild/jaild/daemon"
+	"github.com/jaild/jaild/jail"
 	"github.com/jaild/jaild/jail/container"
 	"github.com/jaild/jaild/rootfs"
 )
@@ -28,6 +29,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 	maxConc := fs.Int("max-concurrent", cfg.MaxConcurrent, "jails running at once")
 	queue := fs.Int("queue-size", cfg.QueueSize, "requests waiting for a slot before 429")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	poolSize := fs.Int("pool-size", cfg.Pool.Size, "warm jails kept parked per language (0: every run cold)")
 	if err := parse(fs, args); err != nil {
 		return 0, err
 	}
@@ -54,6 +56,8 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 			cfg.MaxConcurrent = *maxConc
 		case "queue-size":
 			cfg.QueueSize = *queue
+		case "pool-size":
+			cfg.Pool.Size = *poolSize
 		}
 	})
 	if err := cfg.Validate(); err != nil {
@@ -76,7 +80,22 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 		return 0, err
 	}
 	info := runner.Info()
-	srv, err := daemon.New(daemon.Options{Config: cfg, Runner: runner, Images: store, Logger: log,
+	var jr jail.Runner = runner
+	if cfg.Pool.Size > 0 {
+		pool, err := newPool(runner, &cfg, store)
+		if err != nil {
+			return 0, err
+		}
+		// Parked jails go when the daemon does; after a SIGKILL the next
+		// start's Reap removes them like any other jail.
+		defer func() {
+			if err := pool.Close(); err != nil {
+				log.Error("close warm pool", "err", err)
+			}
+		}()
+		jr = pool
+	}
+	srv, err := daemon.New(daemon.Options{Config: cfg, Runner: jr, Images: store, Logger: log,
 		Version: version, Host: daemon.HostInfo{CgroupVersion: info.CgroupVersion, Seccomp: info.Seccomp}})
 	if err != nil {
 		return 0, err
@@ -116,4 +135,14 @@ func removeSocket(path string) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(os.Stderr, "jaild: remove socket: %v\n", err)
 	}
+}
+
+// newPool keeps parked jails for each language's default request.
+func newPool(r *container.Runner, cfg *daemon.Config, images daemon.Images) (*container.Pool, error) {
+	pc := container.PoolConfig{Size: cfg.Pool.Size, MaxSize: cfg.Pool.MaxSize,
+		MemoryBudget: cfg.Pool.MemoryBudget, Builders: cfg.Pool.Builders}
+	for lang, spec := range daemon.PoolSpecs(cfg, images) {
+		pc.Templates = append(pc.Templates, container.PoolTemplate{Language: lang, Spec: spec})
+	}
+	return container.NewPool(r, pc)
 }

@@ -16,6 +16,8 @@ import (
 // run is one live jail and the stack of steps that undo it.
 type run struct {
 	id      string
+	hostID  uint32 // host uid/gid jail root maps to
+	workDir string // host path of the run's tmpfs
 	spec    *jail.Spec
 	runner  *Runner
 	ct      *libcontainer.Container
@@ -26,6 +28,13 @@ type run struct {
 	cg      cgroupFiles
 	started time.Time
 	undo    []func() error
+
+	// Set for parked jails (warm.go): the process was started ahead, its
+	// exit is watched from then on, and the cgroup counters at hand-over
+	// are subtracted so that the run reports its own usage only.
+	exited chan exitInfo
+	base   usage
+	peak   *os.File // v2 memory.peak, reset at hand-over (per-fd on ≥ 6.12)
 }
 
 func (j *run) push(f func() error) { j.undo = append(j.undo, f) }
@@ -45,7 +54,11 @@ func (j *run) teardown() error {
 // kernel kill every other process in it.
 func (j *run) destroy() error {
 	_ = j.ct.Signal(unix.SIGKILL)
-	if j.process != nil {
+	switch {
+	case j.exited != nil: // a watcher owns the wait: let it reap
+		ex := <-j.exited
+		j.exited <- ex
+	case j.process != nil:
 		_, _ = j.process.Wait() // reap, if wait() has not already
 	}
 	if err := j.ct.Destroy(); err != nil {
@@ -128,15 +141,24 @@ type exitInfo struct {
 	err error
 }
 
-// wait supervises the jail until its main process exits, enforcing the
-// wall and CPU budgets and ctx, then collects usage and output.
-func (j *run) wait(ctx context.Context) jail.Result {
-	l := j.spec.Limits
+// watchExit waits for the main process in the background.
+func (j *run) watchExit() chan exitInfo {
 	exited := make(chan exitInfo, 1)
 	go func() {
 		ps, err := j.process.Wait()
 		exited <- exitInfo{ps, err}
 	}()
+	return exited
+}
+
+// wait supervises the jail until its main process exits, enforcing the
+// wall and CPU budgets and ctx, then collects usage and output.
+func (j *run) wait(ctx context.Context) jail.Result {
+	l := j.spec.Limits
+	exited := j.exited
+	if exited == nil {
+		exited = j.watchExit()
+	}
 	wall := time.NewTimer(l.Wall - time.Since(j.started))
 	defer wall.Stop()
 	tick := time.NewTicker(cpuPoll(l.CPUTime))
@@ -155,11 +177,14 @@ loop:
 	for {
 		select {
 		case ex = <-exited:
+			if j.exited != nil {
+				j.exited <- ex // destroy waits on it too
+			}
 			break loop
 		case <-wall.C:
 			kill(killWall)
 		case <-tick.C:
-			if cpu, err := j.cg.cpu(); err == nil && cpu >= l.CPUTime {
+			if cpu, err := j.cg.cpu(); err == nil && cpu-j.base.cpu >= l.CPUTime {
 				kill(killCPU)
 			}
 		case <-ctx.Done():
@@ -168,7 +193,8 @@ loop:
 	}
 	res := jail.Result{Wall: time.Since(j.started), RootfsDigest: j.spec.Rootfs.Digest}
 	// Usage must be read before the cgroup is destroyed.
-	u, uerr := j.cg.read()
+	u, uerr := j.cg.read(j.peak)
+	u = u.since(j.base)
 	res.CPU, res.MemoryPeak = u.cpu, u.peak
 	_ = j.ct.Signal(unix.SIGKILL) // nothing may outlive the main process
 	res.Status, res.ExitCode, res.Signal = verdict(ex.ps, reason, u.oomKills, u.cpu >= l.CPUTime)

@@ -109,10 +109,15 @@ func (r *Runner) Run(ctx context.Context, spec jail.Spec) (jail.Result, error) {
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	j, err := r.start(&spec)
+	j, err := r.start(&spec, (*run).launch)
 	if err != nil {
 		return fail(err)
 	}
+	return r.finish(ctx, j)
+}
+
+// finish supervises a started jail to its verdict and tears it down.
+func (r *Runner) finish(ctx context.Context, j *run) (jail.Result, error) {
 	out := j.wait(ctx)
 	if terr := j.teardown(); terr != nil {
 		r.log.Error("tear down jail", "jail_id", j.id, "err", terr)
@@ -138,7 +143,8 @@ func (r *Runner) cgroupPath(id string) string {
 	return filepath.Join(r.cfg.CgroupParent, id)
 }
 
-func (r *Runner) start(spec *jail.Spec) (*run, error) {
+// start builds a jail for spec and starts its process with launch.
+func (r *Runner) start(spec *jail.Spec, launch func(*run) error) (*run, error) {
 	j := &run{id: newID(), spec: spec, runner: r}
 	ok := false
 	defer func() {
@@ -153,8 +159,10 @@ func (r *Runner) start(spec *jail.Spec) (*run, error) {
 		return nil, err
 	}
 	j.push(func() error { r.ids.put(hostID); return nil })
+	j.hostID = hostID
 
 	workDir := filepath.Join(r.work, j.id)
+	j.workDir = workDir
 	j.push(func() error { return removeWorkDir(workDir) })
 	if err := makeWorkDir(workDir, hostID, spec.Limits.Tmp, spec.Files); err != nil {
 		return nil, err
@@ -170,7 +178,7 @@ func (r *Runner) start(spec *jail.Spec) (*run, error) {
 	}
 	j.ct = ct
 	j.push(j.destroy)
-	if err := j.launch(); err != nil {
+	if err := launch(j); err != nil {
 		return nil, err
 	}
 	ok = true
