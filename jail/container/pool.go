@@ -45,14 +45,14 @@ type PoolTemplate struct {
 // Parked jails are ordinary jails of the Runner: Reap removes them after a
 // crash and Close on shutdown.
 type Pool struct {
-	r    *Runner
-	cfg  PoolConfig
-	mu   sync.Mutex
-	keys map[jail.PoolKey]*poolKey
-	st   jail.PoolStats
-	wake chan struct{}
-	stop chan struct{}
-	done chan struct{}
+	r        *Runner
+	cfg      PoolConfig
+	mu       sync.Mutex
+	keys     map[jail.PoolKey]*poolKey
+	st       jail.PoolStats
+	wake     chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
 	running  int // runs in flight
 	building int // parked jails being built
 }

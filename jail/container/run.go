@@ -33,6 +33,7 @@ type run struct {
 	// exit is watched from then on, and the cgroup counters at hand-over
 	// are subtracted so that the run reports its own usage only.
 	exited chan exitInfo
+	phases phases
 	base   usage
 	peak   *os.File // v2 memory.peak, reset at hand-over (per-fd on ≥ 6.12)
 }
@@ -224,4 +225,25 @@ func (j *run) collectOutput(res *jail.Result) {
 	if err := errors.Join(err1, err2); err != nil {
 		res.Status, res.Error = jail.StatusInternalError, fmt.Sprintf("read output: %v", err)
 	}
+}
+
+// phases records when each step of a jail's life ended, for the debug
+// log line that shows where a run's time goes.
+type phases struct {
+	names []string
+	at    []time.Time
+}
+
+func (p *phases) mark(name string) {
+	p.names = append(p.names, name)
+	p.at = append(p.at, time.Now())
+}
+
+// attrs returns "<phase>_ms" for each phase after the first, as slog args.
+func (p *phases) attrs() []any {
+	var out []any
+	for i := 1; i < len(p.at); i++ {
+		out = append(out, p.names[i]+"_ms", float64(p.at[i].Sub(p.at[i-1]).Microseconds())/1000)
+	}
+	return out
 }

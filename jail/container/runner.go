@@ -119,7 +119,11 @@ func (r *Runner) Run(ctx context.Context, spec jail.Spec) (jail.Result, error) {
 // finish supervises a started jail to its verdict and tears it down.
 func (r *Runner) finish(ctx context.Context, j *run) (jail.Result, error) {
 	out := j.wait(ctx)
-	if terr := j.teardown(); terr != nil {
+	j.phases.mark("run")
+	terr := j.teardown()
+	j.phases.mark("teardown")
+	r.log.Debug("jail phases", append([]any{"jail_id", j.id, "status", out.Status}, j.phases.attrs()...)...)
+	if terr != nil {
 		r.log.Error("tear down jail", "jail_id", j.id, "err", terr)
 		if out.Status != jail.StatusInternalError {
 			out.Status, out.Error = jail.StatusInternalError, terr.Error()
@@ -146,6 +150,7 @@ func (r *Runner) cgroupPath(id string) string {
 // start builds a jail for spec and starts its process with launch.
 func (r *Runner) start(spec *jail.Spec, launch func(*run) error) (*run, error) {
 	j := &run{id: newID(), spec: spec, runner: r}
+	j.phases.mark("begin")
 	ok := false
 	defer func() {
 		if !ok {
@@ -167,22 +172,25 @@ func (r *Runner) start(spec *jail.Spec, launch func(*run) error) (*run, error) {
 	if err := makeWorkDir(workDir, hostID, spec.Limits.Tmp, spec.Files); err != nil {
 		return nil, err
 	}
+	j.phases.mark("workdir")
 	cfg, err := buildConfig(jailParams{id: j.id, spec: spec, hostID: hostID,
 		workDir: workDir, cgroup: r.cgroupPath(j.id), mode: r.mode})
 	if err != nil {
 		return nil, err
 	}
+	j.phases.mark("config")
 	ct, err := libcontainer.Create(r.jails, j.id, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create container: %w", err)
 	}
+	j.phases.mark("create")
 	j.ct = ct
 	j.push(j.destroy)
 	if err := launch(j); err != nil {
 		return nil, err
 	}
 	ok = true
-	r.log.Debug("jail started", "jail_id", j.id, "host_uid", hostID)
+	j.phases.mark("launch")
 	return j, nil
 }
 

@@ -136,6 +136,8 @@ func (j *run) alive() bool {
 func (j *run) handover(spec *jail.Spec, prog program, p *parked) error {
 	j.spec = spec
 	j.started = time.Now()
+	j.phases = phases{}
+	j.phases.mark("handover")
 	for _, f := range spec.Files {
 		if err := writeFile(filepath.Join(j.workDir, "work"), f, j.hostID); err != nil {
 			return err
@@ -164,6 +166,7 @@ func (j *run) handover(spec *jail.Spec, prog program, p *parked) error {
 	if err != nil {
 		return fmt.Errorf("hand request to loader: %w", err)
 	}
+	j.phases.mark("handed")
 	limit := spec.Limits.Output
 	j.stdout = newCapture(p.out, limit, j.notifier(jail.Stdout))
 	j.stderr = newCapture(p.err, limit, j.notifier(jail.Stderr))
