@@ -29,6 +29,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 	maxConc := fs.Int("max-concurrent", cfg.MaxConcurrent, "jails running at once")
 	queue := fs.Int("queue-size", cfg.QueueSize, "requests waiting for a slot before 429")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	warmer := fs.Bool("cgroup-warmer", true, "keep cgroup v1 attaches fast between jail starts (off only to measure)")
 	poolSize := fs.Int("pool-size", cfg.Pool.Size, "warm jails kept parked per language (0: every run cold)")
 	if err := parse(fs, args); err != nil {
 		return 0, err
@@ -68,7 +69,8 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 	if err != nil {
 		return 0, err
 	}
-	runner, err := container.New(container.Config{StateDir: cfg.StateDir, CgroupParent: cfg.CgroupParent, Logger: log})
+	runner, err := container.New(container.Config{StateDir: cfg.StateDir, CgroupParent: cfg.CgroupParent, Logger: log,
+		NoCgroupWarmer: !*warmer})
 	if err != nil {
 		return 0, err
 	}

@@ -16,7 +16,7 @@ import (
 // one key per language.
 func poolLimits() jail.Limits {
 	l := jail.DefaultLimits()
-	l.Wall, l.CPUTime, l.Memory, l.Pids = 4*time.Second, 500*time.Millisecond, 96<<20, 32
+	l.Wall, l.CPUTime, l.Memory, l.Pids = 20*time.Second, 500*time.Millisecond, 96<<20, 32
 	return l
 }
 
@@ -71,13 +71,16 @@ func TestPoolVerdictsMatchCold(t *testing.T) {
 		{"ok", "print('hi')", jail.StatusOK},
 		{"exit_nonzero", "import sys; sys.exit(3)", jail.StatusExitNonzero},
 		{"exception", "raise ValueError('boom')", jail.StatusExitNonzero},
-		{"timeout", "import time; time.sleep(30)", jail.StatusTimeout},
+		{"timeout", "import time; time.sleep(30)", jail.StatusTimeout}, // wall 1 s below
 		{"oom", "x = bytearray(1 << 30)", jail.StatusOOM},
 		{"cpu_limit", "while True: pass", jail.StatusCPULimit},
 		{"signaled", "import ctypes; ctypes.string_at(0)", jail.StatusSignaled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := poolSpec(t, jail.Python, tc.code)
+			if tc.want == jail.StatusTimeout {
+				spec.Limits.Wall = time.Second // not part of the key
+			}
 			cold := runJail(t, spec)
 			warm := runWarm(t, p, spec)
 			wantStatus(t, cold, tc.want)
