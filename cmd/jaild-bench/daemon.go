@@ -289,4 +289,3 @@ func mixed(ctx context.Context, d *daemon, n int) []mixedStats {
 	}
 	return out
 }
-

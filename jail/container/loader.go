@@ -125,8 +125,9 @@ func splitProgram(argv []string) (program, bool) {
 			return program{interpreter: argv[0], flags: argv[1:i], script: a, args: argv[i+1:]}, true
 		}
 		// Only plain single-letter options: anything taking a value
-		// (-c, -m, -e, -r …) changes what runs and is not poolable.
-		if len(a) != 2 || a[0] != '-' || !strings.ContainsRune("BEsIuOqSb", rune(a[1])) {
+		// (-c, -m, -e, -r …) changes what runs, and -I changes sys.path:
+		// neither is poolable.
+		if len(a) != 2 || a[0] != '-' || !strings.ContainsRune("BEsuOqSb", rune(a[1])) {
 			return program{}, false
 		}
 	}

@@ -65,7 +65,11 @@ func testRunner(t *testing.T) *Runner {
 	runnerOnce.Do(func() {
 		suiteState, runnerErr = os.MkdirTemp("", "jaild-test-state-")
 		if runnerErr == nil {
-			runner, runnerErr = New(Config{StateDir: suiteState, CgroupParent: suiteCgroup})
+			// A uid range of this test process's own: other jaild test
+			// suites and daemons on the host use the default range, and the
+			// process audit must see only this suite's jails.
+			base := uint32(3000000000) + uint32(os.Getpid()%1000)*65536
+			runner, runnerErr = New(Config{StateDir: suiteState, CgroupParent: suiteCgroup, UIDBase: base, UIDCount: 65536})
 		}
 	})
 	if runnerErr != nil {

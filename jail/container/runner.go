@@ -50,8 +50,8 @@ type Runner struct {
 	ids   *idAllocator
 	mode  cgroupMode
 	log   *slog.Logger
-	jails string // libcontainer state root
-	work  string // per-run tmpfs mount points
+	jails string        // libcontainer state root
+	work  string        // per-run tmpfs mount points
 	warm  *cgroupWarmer // v1 only; nil on v2 or when disabled
 }
 
