@@ -88,6 +88,7 @@ type modeStats struct {
 	RPS1    float64   `json:"runs_per_s_1"`
 	RPS8    float64   `json:"runs_per_s_8"`
 	Errors  int       `json:"errors"`
+	Error   string    `json:"first_error,omitempty"`
 	samples []float64 // ms
 	run     func(ctx context.Context) error
 }
@@ -149,6 +150,9 @@ func run(o options) (*report, error) {
 			t0 := time.Now()
 			if err := m.run(ctx); err != nil {
 				m.Errors++
+				if m.Error == "" {
+					m.Error = err.Error()
+				}
 				continue
 			}
 			m.samples = append(m.samples, ms(time.Since(t0)))
@@ -300,6 +304,11 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "%-20s %8s %8s %8s %10s %10s %6s\n", "mode", "p50 ms", "p90 ms", "p99 ms", "runs/s ×1", "runs/s ×8", "errors")
 	for _, m := range r.Modes {
 		fmt.Fprintf(w, "%-20s %8.2f %8.2f %8.2f %10.1f %10.1f %6d\n", m.Name, m.P50, m.P90, m.P99, m.RPS1, m.RPS8, m.Errors)
+	}
+	for _, m := range r.Modes {
+		if m.Error != "" {
+			fmt.Fprintf(w, "first error of %s: %s\n", m.Name, m.Error)
+		}
 	}
 	fmt.Fprintf(w, "\nwarm pool hit rate in the latency phase: %.0f%%\n\nratios to the bare interpreter:\n", r.WarmHitPct)
 	keys := make([]string, 0, len(r.Ratios))

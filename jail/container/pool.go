@@ -55,6 +55,7 @@ type Pool struct {
 	done     chan struct{}
 	running  int // runs in flight
 	building int // parked jails being built
+	pending  sync.WaitGroup // teardowns of finished warm runs
 }
 
 type poolKey struct {
@@ -146,7 +147,32 @@ func (p *Pool) Run(ctx context.Context, spec jail.Spec) (jail.Result, error) {
 		p.mu.Unlock()
 		return p.r.Run(ctx, spec)
 	}
-	return p.r.finish(ctx, j.j)
+	return p.finish(ctx, j.j)
+}
+
+// finish supervises a handed-over jail to its verdict and tears it down
+// in the background: by the time wait returns every process of the jail
+// is dead (its PID 1 exited, the kernel killed the rest) and its usage is
+// read, so what is left — cgroup directories, the tmpfs, libcontainer
+// state, the host uid — no longer affects the result. Close waits for
+// these teardowns; a failure is logged (the reaper removes what is left
+// at the next start).
+func (p *Pool) finish(ctx context.Context, j *run) (jail.Result, error) {
+	out := j.wait(ctx)
+	j.phases.mark("run")
+	p.pending.Add(1)
+	go func() {
+		defer p.pending.Done()
+		if err := j.teardown(); err != nil {
+			p.r.log.Error("tear down jail", "jail_id", j.id, "err", err)
+		}
+		j.phases.mark("teardown")
+		p.r.log.Debug("jail phases", append([]any{"jail_id", j.id, "status", out.Status, "warm", true}, j.phases.attrs()...)...)
+	}()
+	if out.Status == jail.StatusInternalError {
+		return out, errors.New(out.Error)
+	}
+	return out, nil
 }
 
 func (p *Pool) runCold(ctx context.Context, spec jail.Spec) (jail.Result, error) {
@@ -323,8 +349,8 @@ func (p *Pool) Stats() jail.PoolStats {
 	return st
 }
 
-// Close stops refilling and destroys every parked jail. Runs in flight
-// are not affected.
+// Close stops refilling, destroys every parked jail and waits for the
+// teardowns of finished runs. Runs in flight are not affected.
 func (p *Pool) Close() error {
 	select {
 	case <-p.stop:
@@ -344,5 +370,6 @@ func (p *Pool) Close() error {
 	for _, pj := range all {
 		errs = append(errs, pj.j.teardown())
 	}
+	p.pending.Wait()
 	return errors.Join(errs...)
 }
