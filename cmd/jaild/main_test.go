@@ -95,8 +95,17 @@ func startDaemon(t *testing.T, state string, extra ...string) *daemonProc {
 	}}}
 	t.Cleanup(func() {
 		if d.cmd.ProcessState == nil {
-			_ = d.cmd.Process.Kill()
-			_, _ = d.cmd.Process.Wait()
+			// SIGTERM, so the daemon destroys its parked jails (a
+			// SIGKILL would leave them, with their mounts, for a reaper).
+			_ = d.cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { _, _ = d.cmd.Process.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				_ = d.cmd.Process.Kill()
+				<-done
+			}
 		}
 		if t.Failed() {
 			t.Logf("daemon log:\n%s", d.log.String())
