@@ -126,17 +126,20 @@ func (d *daemon) jailCgroups() []string {
 	return dirs
 }
 
-// parkedRSS is the mean RSS of one parked jail (all its processes) per
-// language, read while the daemon is idle so every jail is parked.
-func (d *daemon) parkedRSS() map[string]int64 {
-	sum, n := map[string]int64{}, map[string]int64{}
+// parkedRSS is the mean RSS and the mean private (not shared with other
+// processes: Private_Clean + Private_Dirty) memory of one parked jail (all
+// its processes) per language, read while the daemon is idle so every
+// jail is parked. Much of an interpreter's RSS is its binary and
+// libraries, mapped from the same rootfs files by every parked jail.
+func (d *daemon) parkedRSS() (rssBy, privBy map[string]int64) {
+	sum, n, priv := map[string]int64{}, map[string]int64{}, map[string]int64{}
 	for _, procs := range d.jailCgroups() {
 		b, err := os.ReadFile(procs)
 		if err != nil {
 			continue
 		}
 		var lang string
-		var total int64
+		var total, p int64
 		for _, f := range strings.Fields(string(b)) {
 			pid, _ := strconv.Atoi(f)
 			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
@@ -147,17 +150,36 @@ func (d *daemon) parkedRSS() map[string]int64 {
 				lang = "node"
 			}
 			total += rss(pid)
+			p += private(pid)
 		}
 		if lang != "" {
 			sum[lang] += total
+			priv[lang] += p
 			n[lang]++
 		}
 	}
-	out := map[string]int64{}
+	rssBy, privBy = map[string]int64{}, map[string]int64{}
 	for l, s := range sum {
-		out[l] = s / n[l]
+		rssBy[l], privBy[l] = s/n[l], priv[l]/n[l]
 	}
-	return out
+	return rssBy, privBy
+}
+
+// private reads Private_Clean + Private_Dirty of pid in bytes.
+func private(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "Private_Clean:") || strings.HasPrefix(line, "Private_Dirty:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			total += kb << 10
+		}
+	}
+	return total
 }
 
 // rss reads VmRSS of pid in bytes.

@@ -72,7 +72,8 @@ type report struct {
 	CPUs       int                `json:"cpus"`
 	Modes      []*modeStats       `json:"modes"`
 	Daemons    []daemonStats      `json:"daemons"`
-	ParkedRSS  map[string]int64   `json:"parked_jail_rss_bytes"` // language → mean RSS of one parked jail
+	ParkedRSS  map[string]int64   `json:"parked_jail_rss_bytes"`     // language → mean RSS of one parked jail
+	ParkedPriv map[string]int64   `json:"parked_jail_private_bytes"` // … of which not shared
 	Mixed      []mixedStats       `json:"mixed"`
 	PoolInfo   *api.PoolInfo      `json:"pool_after"`
 	Ratios     map[string]float64 `json:"ratios"`
@@ -140,7 +141,7 @@ func run(o options) (*report, error) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	rep.Daemons = []daemonStats{{Name: "cold", IdleRSS: rss(cold.pid())}, {Name: "warm", IdleRSS: rss(warm.pid())}}
-	rep.ParkedRSS = warm.parkedRSS()
+	rep.ParkedRSS, rep.ParkedPriv = warm.parkedRSS()
 
 	// Latency, one client, interleaved; a pause lets the pool refill
 	// between warm runs as it would between a user's requests.
@@ -325,7 +326,7 @@ func (r *report) print(w io.Writer) {
 	}
 	fmt.Fprintln(w, "parked jail RSS (all processes of one jail):")
 	for l, v := range r.ParkedRSS {
-		fmt.Fprintf(w, "  %-6s %6.1f MiB\n", l, mib(v))
+		fmt.Fprintf(w, "  %-6s RSS %6.1f MiB, private %6.1f MiB\n", l, mib(v), mib(r.ParkedPriv[l]))
 	}
 	fmt.Fprintln(w, "\nmixed workload (8 clients, warm daemon; good = python print(1)):")
 	for _, m := range r.Mixed {
