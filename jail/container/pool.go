@@ -53,8 +53,8 @@ type Pool struct {
 	wake     chan struct{}
 	stop     chan struct{}
 	done     chan struct{}
-	running  int // runs in flight
-	building int // parked jails being built
+	running  int            // runs in flight
+	building int            // parked jails being built
 	pending  sync.WaitGroup // teardowns of finished warm runs
 }
 

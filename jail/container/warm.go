@@ -86,15 +86,18 @@ func (j *run) launchParked(p *parked) error {
 		return nil
 	})
 	j.process = &libcontainer.Process{
-		Args:       j.spec.Argv,
-		Env:        j.spec.Env,
-		Cwd:        jail.WorkDir,
-		Stdin:      inR,
-		Stdout:     outW,
-		Stderr:     errW,
-		ExtraFiles: []*os.File{reqR, readyW}, // fds 3 and 4
-		Init:       true,
+		Args:   j.spec.Argv,
+		Env:    j.spec.Env,
+		Cwd:    jail.WorkDir,
+		Stdin:  inR,
+		Stdout: outW,
+		Stderr: errW,
+		Init:   true,
 	}
+	// ExtraFiles[i] becomes fd 3+i in the jail, where the loader reads them.
+	j.process.ExtraFiles = make([]*os.File, 2)
+	j.process.ExtraFiles[loaderRequestFD-3] = reqR
+	j.process.ExtraFiles[loaderReadyFD-3] = readyW
 	err := j.ct.Run(j.process)
 	for _, f := range []*os.File{inR, outW, errW, reqR, readyW} {
 		f.Close()
