@@ -2,7 +2,9 @@ package container
 
 import (
 	"bufio"
+	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,10 +19,11 @@ import (
 // follow within one find it still entered and pay ~0.05 ms. That wait is
 // the biggest single cost of a cold jail start on v1. Until a few seconds
 // after the last jail start, the warmer re-writes the daemon's own pid
-// into the pids cgroup it is already in every 10 ms — a no-op move that
-// keeps rcu_sync entered — so the attach of the next jail does not wait.
-// The cost is ~0.05 ms of CPU per write and, while warm, fork/exit on the
-// host taking the rwsem's slower (non-per-CPU) read path. It changes no
+// into the pids cgroup it is already in every 4 ms — a no-op move that
+// keeps rcu_sync entered — so the attach of the next jail does not wait
+// (measured here: no stall with gaps up to 7 ms, stalls from 10 ms on).
+// The cost is ~0.03 ms of CPU per write (under 1 % of a core) and, while
+// warm, fork/exit on the host taking the rwsem's slower read path. It changes no
 // jail's isolation. cgroup v2 does not need it: there the kernel's
 // favordynmods mount option is the supported way to the same effect.
 type cgroupWarmer struct {
@@ -31,7 +34,7 @@ type cgroupWarmer struct {
 
 const (
 	warmFor   = 3 * time.Second
-	warmEvery = 10 * time.Millisecond
+	warmEvery = 4 * time.Millisecond
 )
 
 // touch keeps the warmer going until warmFor from now, and writes once at
@@ -48,8 +51,17 @@ func (w *cgroupWarmer) touch() {
 }
 
 func (w *cgroupWarmer) loop() {
+	// The path is read once per warm spell, so a daemon its service
+	// manager moves meanwhile is moved back at most for one spell.
+	f, err := openOwnPidsCgroup()
+	if err == nil {
+		defer f.Close()
+	}
+	pid := []byte(strconv.Itoa(os.Getpid()))
 	for {
-		_ = rewriteOwnPidsCgroup()
+		if f != nil {
+			_, _ = f.Write(pid)
+		}
 		time.Sleep(warmEvery)
 		w.mu.Lock()
 		if time.Now().After(w.until) {
@@ -61,21 +73,22 @@ func (w *cgroupWarmer) loop() {
 	}
 }
 
-// rewriteOwnPidsCgroup writes our pid into the v1 pids cgroup we are in
-// now (read afresh, so a daemon moved by its service manager is not moved
-// back).
-func rewriteOwnPidsCgroup() error {
+// openOwnPidsCgroup opens cgroup.procs of the v1 pids cgroup we are in.
+func openOwnPidsCgroup() (*os.File, error) {
 	f, err := os.Open("/proc/self/cgroup")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		parts := strings.SplitN(sc.Text(), ":", 3)
 		if len(parts) == 3 && parts[1] == "pids" {
-			return os.WriteFile("/sys/fs/cgroup/pids"+parts[2]+"/cgroup.procs", []byte(strconv.Itoa(os.Getpid())), 0)
+			return os.OpenFile(filepath.Join("/sys/fs/cgroup/pids", parts[2], "cgroup.procs"), os.O_WRONLY, 0)
 		}
 	}
-	return sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return nil, errors.New("no v1 pids cgroup in /proc/self/cgroup")
 }
