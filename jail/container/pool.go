@@ -124,15 +124,14 @@ func (p *Pool) kick() {
 // Run serves spec from a parked jail of its key when one is ready, else
 // runs it cold. lang comes from the key whose program matches.
 func (p *Pool) Run(ctx context.Context, spec jail.Spec) (jail.Result, error) {
+	if ctx.Err() != nil {
+		return p.r.Run(ctx, spec) // reports the cancellation; no jail wasted
+	}
 	j, pk, prog := p.take(&spec)
 	if j == nil {
 		return p.runCold(ctx, spec)
 	}
 	defer p.doneRunning()
-	if err := spec.Validate(); err != nil {
-		_ = j.j.teardown()
-		return p.r.Run(ctx, spec) // reports the validation error
-	}
 	if err := j.j.handover(&spec, prog, j.p); err != nil {
 		// Nothing of the script has run: destroy the jail, go cold.
 		p.r.log.Warn("hand over to parked jail", "jail_id", j.j.id, "err", err)
