@@ -179,9 +179,12 @@ func run(o options) (*report, error) {
 		dur := map[*modeStats]time.Duration{}
 		for r := 0; r < rounds; r++ {
 			for _, m := range modes {
-				d, errs := burst(ctx, m.run, o.tputRuns/rounds, conc)
+				d, errs, first := burst(ctx, m.run, o.tputRuns/rounds, conc)
 				dur[m] += d
 				m.Errors += errs
+				if m.Error == "" {
+					m.Error = first
+				}
 			}
 		}
 		for _, m := range modes {
@@ -227,9 +230,9 @@ func run(o options) (*report, error) {
 }
 
 // burst runs n runs with conc clients and returns the elapsed time.
-func burst(ctx context.Context, f func(context.Context) error, n, conc int) (time.Duration, int) {
+func burst(ctx context.Context, f func(context.Context) error, n, conc int) (time.Duration, int, string) {
 	var mu sync.Mutex
-	next, errs := 0, 0
+	next, errs, first := 0, 0, ""
 	var wg sync.WaitGroup
 	t0 := time.Now()
 	for c := 0; c < conc; c++ {
@@ -247,13 +250,16 @@ func burst(ctx context.Context, f func(context.Context) error, n, conc int) (tim
 				if err := f(ctx); err != nil {
 					mu.Lock()
 					errs++
+					if first == "" {
+						first = err.Error()
+					}
 					mu.Unlock()
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	return time.Since(t0), errs
+	return time.Since(t0), errs, first
 }
 
 func bare(argv ...string) func(context.Context) error {
