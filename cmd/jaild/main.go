@@ -42,7 +42,8 @@ const usage = `jaild — run untrusted Python and Node scripts in single-use jai
 Usage:
   jaild [serve] [flags]             run the daemon (the default command): --socket PATH,
                                     --state-dir DIR, --config FILE, --listen-tcp ADDR,
-                                    --max-concurrent N, --queue-size N, --log-level LEVEL
+                                    --max-concurrent N, --queue-size N, --pool-size N,
+                                    --log-level LEVEL
   jaild run [flags] FILE|-          run one script in a jail in this process and print its output
   jaild rootfs build python|node    build a minimal read-only rootfs from Debian packages
   jaild rootfs import NAME SRC      import a directory or tarball as a rootfs (--language, --strip)
