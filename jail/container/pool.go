@@ -248,6 +248,7 @@ func (p *Pool) refillLoop() {
 		case <-p.wake:
 		case <-tick.C:
 		}
+		p.trim()
 		for {
 			pk := p.next()
 			if pk == nil {
@@ -259,6 +260,26 @@ func (p *Pool) refillLoop() {
 				p.refill(pk)
 				p.kick()
 			}()
+		}
+	}
+}
+
+// trim destroys parked jails above their key's target once the target
+// has shrunk, so an idle pool gives its memory back.
+func (p *Pool) trim() {
+	var extra []parkedJail
+	p.mu.Lock()
+	for _, pk := range p.keys {
+		for len(pk.parked) > pk.target {
+			last := len(pk.parked) - 1
+			extra = append(extra, pk.parked[last])
+			pk.parked = pk.parked[:last]
+		}
+	}
+	p.mu.Unlock()
+	for _, pj := range extra {
+		if err := pj.j.teardown(); err != nil {
+			p.r.log.Error("tear down parked jail", "jail_id", pj.j.id, "err", err)
 		}
 	}
 }

@@ -286,3 +286,35 @@ func waitParkedFor(t *testing.T, p *Pool, lang jail.Language) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestPoolAdapts: a miss raises the key's target to MaxSize; once idle the
+// target falls back to Size and the extra parked jails are destroyed.
+func TestPoolAdapts(t *testing.T) {
+	tmpl := []PoolTemplate{{Language: jail.Python, Spec: poolSpec(t, jail.Python, "pass")}}
+	p, err := NewPool(testRunner(t), PoolConfig{Templates: tmpl, Size: 1, MaxSize: 2, IdleShrink: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	spec := poolSpec(t, jail.Python, "print(1)")
+	// Two runs at once: the second finds the pool empty.
+	done := make(chan jail.Result, 2)
+	waitParked(t, p, 1)
+	for range 2 {
+		go func() { r, _ := p.Run(context.Background(), spec); done <- r }()
+	}
+	for range 2 {
+		wantStatus(t, <-done, jail.StatusOK)
+	}
+	if st := p.Stats(); st.Misses == 0 || st.Keys[0].Target != 2 {
+		t.Fatalf("after a miss: %+v, want target 2", st)
+	}
+	waitParked(t, p, 2)
+	deadline := time.Now().Add(30 * time.Second)
+	for st := p.Stats(); st.Keys[0].Target != 1 || st.Parked != 1; st = p.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("idle pool did not shrink back: %+v", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
