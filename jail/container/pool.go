@@ -221,7 +221,13 @@ func (p *Pool) take(spec *jail.Spec) (*parkedJail, *poolKey, program) {
 			p.kick()
 			return &pj, pk, prog
 		}
-		go func() { _ = pj.j.teardown() }()
+		p.pending.Add(1)
+		go func() {
+			defer p.pending.Done()
+			if err := pj.j.teardown(); err != nil {
+				p.r.log.Error("tear down dead parked jail", "jail_id", pj.j.id, "err", err)
+			}
+		}()
 	}
 	pk.stats.Misses++
 	p.st.Misses++
