@@ -11,10 +11,18 @@ STATE_DIR   ?= /var/lib/jaild
 # The privileged tests run on root filesystems kept apart from a real daemon's.
 TEST_STATE_DIR ?= /var/lib/jaild-test
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-APT_PACKAGES := gcc libc6-dev libseccomp-dev pkg-config ca-certificates
+ACTIONLINT  := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+APT_PACKAGES := gcc libc6-dev libseccomp-dev pkg-config ca-certificates systemd
+# make test-systemd: systemd-nspawn and mmdebstrap to build and boot a Debian with systemd.
+APT_PACKAGES_SYSTEMD := systemd-container mmdebstrap
+# make install
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+UNITDIR     ?= /etc/systemd/system
+CONFDIR     ?= /etc/jaild
 export CGO_ENABLED := 1
 
-.PHONY: help deps build rootfs rootfs-test serve test test-unit lint run clean bench
+.PHONY: help deps deps-systemd build rootfs rootfs-test serve test test-unit test-systemd lint run install clean seccomp-profiles bench
 
 help: ## show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -22,6 +30,10 @@ help: ## show this help
 deps: ## install build dependencies from Debian (root)
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES)
+
+deps-systemd: ## install what make test-systemd needs from Debian (root)
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES_SYSTEMD)
 
 build: ## build bin/jaild (cgo, -tags seccomp) and bin/jailctl
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/jaild ./cmd/jaild
@@ -50,6 +62,30 @@ lint: ## gofmt, go vet, staticcheck and the house bans
 	$(GO) run $(STATICCHECK) -tags $(TAGS) ./...
 	@! grep -rn --include='*.go' 'os\.IsNotExist' . || { echo 'use errors.Is(err, fs.ErrNotExist)'; exit 1; }
 	@! grep -rn --include='*.go' 'os\.Create(' jail rootfs || { echo 'no os.Create on paths a jail can influence'; exit 1; }
+	$(GO) run $(ACTIONLINT) .github/workflows/ci.yml
+	@$(MAKE) -s build
+	systemd/verify.sh $(BIN)/jaild
+
+# Boots a Debian with systemd under systemd-nspawn, installs jaild there with
+# make install and checks units, notify, watchdog, journal, reload, socket
+# activation and a clean stop for real (root; see test/systemd/run.sh).
+test-systemd: build rootfs-test ## run jaild under a real systemd in systemd-nspawn (root)
+	JAILD_TEST_STATE_DIR=$(TEST_STATE_DIR) test/systemd/run.sh
+
+install: build ## install binaries, units and a default config (PREFIX, DESTDIR; root)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR)
+	install -m 0755 $(BIN)/jaild $(BIN)/jailctl $(DESTDIR)$(PREFIX)/bin/
+	sed 's|/usr/local/bin/jaild|$(PREFIX)/bin/jaild|' systemd/jaild.service > $(DESTDIR)$(UNITDIR)/jaild.service
+	install -m 0644 systemd/jaild.socket $(DESTDIR)$(UNITDIR)/jaild.socket
+	chmod 0644 $(DESTDIR)$(UNITDIR)/jaild.service
+	@# An operator's config is never overwritten.
+	@if [ -e $(DESTDIR)$(CONFDIR)/jaild.toml ]; then echo "keeping $(DESTDIR)$(CONFDIR)/jaild.toml"; \
+	  else install -m 0644 systemd/jaild.toml $(DESTDIR)$(CONFDIR)/jaild.toml; fi
+	@# Group jaild may use the socket. Into DESTDIR only when it is a root filesystem.
+	@if [ -z "$(DESTDIR)" ]; then getent group jaild >/dev/null || groupadd --system jaild; \
+	  elif [ -e $(DESTDIR)/etc/group ]; then grep -q '^jaild:' $(DESTDIR)/etc/group || groupadd --system --root $(DESTDIR) jaild; fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; \
+	  echo "installed: systemctl enable --now jaild.socket (and build a rootfs: jaild rootfs build python)"; fi
 
 serve: build ## run the daemon in the foreground on /run/jaild/jaild.sock (root; needs `make rootfs`)
 	$(BIN)/jaild serve --state-dir $(STATE_DIR)
@@ -61,6 +97,9 @@ bench: build rootfs-test ## bare interpreter vs jaild cold vs warm, p50/p99, run
 
 run: build ## run examples/hello.py in a jail without the daemon (root; needs `make rootfs`)
 	$(BIN)/jaild run --state-dir $(STATE_DIR) examples/hello.py
+
+seccomp-profiles: rootfs-test ## re-derive policy/seccomp/{python,node}.json with strace (root, strace; see docs/SECCOMP.md)
+	STATE_DIR=$(TEST_STATE_DIR) policy/seccomp/derive.sh
 
 clean: ## remove build output
 	rm -rf $(BIN)

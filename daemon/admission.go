@@ -85,14 +85,24 @@ func (a *admission) releaseOnce() func() {
 // handOff gives the caller's slot to the oldest waiter, or frees it.
 // a.mu must be held.
 func (a *admission) handOff() {
-	if front := a.waiters.Front(); front != nil {
-		a.waiters.Remove(front)
-		w := front.Value.(*waiter)
-		w.granted = true
-		close(w.done)
+	if a.running > a.max { // shrunk by a reload: retire this slot
+		a.running--
+		return
+	}
+	if a.waiters.Len() > 0 {
+		a.handOffLocked()
 		return
 	}
 	a.running--
+}
+
+// handOffLocked grants the slot held in a.running to the oldest waiter.
+func (a *admission) handOffLocked() {
+	front := a.waiters.Front()
+	a.waiters.Remove(front)
+	w := front.Value.(*waiter)
+	w.granted = true
+	close(w.done)
 }
 
 // close refuses new runs and every queued one; running ones go on.
@@ -111,4 +121,17 @@ func (a *admission) counts() (running, queued int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.running, a.waiters.Len()
+}
+
+// resize changes the limits in place. More slots are handed to waiters at
+// once; fewer take effect as running runs finish. Waiters beyond a smaller
+// queue keep their place: the new cap applies to newcomers.
+func (a *admission) resize(max, queueCap int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.max, a.queueCap = max, queueCap
+	for a.running < a.max && a.waiters.Len() > 0 {
+		a.running++
+		a.handOffLocked()
+	}
 }

@@ -66,6 +66,8 @@ func TestBadRequestsRunNothing(t *testing.T) {
 		{"absolute file", `{"language":"python","files":[{"name":"/etc/x.py","content":"x"}],"entrypoint":"/etc/x.py"}`, 400, api.CodeInvalidRequest},
 		{"dotdot file", `{"language":"python","files":[{"name":"../x.py","content":"x"}],"entrypoint":"../x.py"}`, 400, api.CodeInvalidRequest},
 		{"nul file", `{"language":"python","files":[{"name":"a\u0000.py","content":"x"}],"entrypoint":"a.py"}`, 400, api.CodeInvalidRequest},
+		{"file and directory collide", `{"language":"python","files":[{"name":"pkg","content":"x"},{"name":"pkg/a.py","content":"y"}],"entrypoint":"pkg/a.py"}`, 400, api.CodeInvalidRequest},
+		{"directory and file collide", `{"language":"python","files":[{"name":"pkg/a.py","content":"y"},{"name":"pkg","content":"x"}],"entrypoint":"pkg/a.py"}`, 400, api.CodeInvalidRequest},
 		{"colliding files", `{"language":"python","files":[{"name":"a.py","content":"x"},{"name":"a.py","content":"y"}],"entrypoint":"a.py"}`, 400, api.CodeInvalidRequest},
 		{"too many files", `{"language":"python","files":[{"name":"a","content":"x"},{"name":"b","content":"x"},{"name":"c","content":"x"},{"name":"d","content":"x"}],"entrypoint":"a"}`, 400, api.CodeInvalidRequest},
 		{"missing entrypoint", `{"language":"python","files":[{"name":"a.py","content":"x"}]}`, 400, api.CodeInvalidRequest},
@@ -300,8 +302,21 @@ func TestInfoAndHealth(t *testing.T) {
 	if status != 200 || json.Unmarshal(body, &info) != nil {
 		t.Fatalf("info = %d %s", status, body)
 	}
-	if len(info.Languages) != 2 || info.CgroupVersion != "v1" || !info.Seccomp || info.MaxLimits.WallMS != 60000 || info.Version != "test" {
+	if len(info.Languages) != 2 || info.CgroupVersion != "v1" || !info.Seccomp || info.Version != "test" {
 		t.Errorf("info = %+v", info)
+	}
+	wantLangs := []api.LanguageInfo{{Name: "python", Rootfs: "python@" + testImages["python"].Digest},
+		{Name: "node", Rootfs: "node@" + testImages["node"].Digest}}
+	for i, l := range wantLangs {
+		if i >= len(info.Languages) || info.Languages[i] != l {
+			t.Errorf("languages = %+v, want %+v", info.Languages, wantLangs)
+			break
+		}
+	}
+	d := Default()
+	if info.DefaultLimits != d.DefaultLimits || info.MaxLimits != d.MaxLimits || info.MaxConcurrent != d.MaxConcurrent ||
+		info.QueueSize != d.QueueSize || info.Running != 0 || info.Queued != 0 {
+		t.Errorf("info limits/admission = %+v, want the configured %+v / %+v", info, d.DefaultLimits, d.MaxLimits)
 	}
 	status, body, _ = ts.do(t, "GET", api.PathHealth, nil)
 	if status != 200 || !bytes.Contains(body, []byte(`"status":"ok"`)) || !bytes.Contains(body, []byte(`"history":"ok"`)) {

@@ -50,6 +50,9 @@ type Config struct {
 	CPUs float64 `toml:"cpus"`
 	// History configures the run history database.
 	History HistoryConfig `toml:"history"`
+	// Policy is the operator policy file (see policy/default.toml); when
+	// it does not exist (or is "") the embedded default policy is used.
+	Policy string `toml:"policy"`
 	// Pool configures the warm pool of pre-built jails.
 	Pool PoolConfig `toml:"pool"`
 }
@@ -109,6 +112,7 @@ func Default() Config {
 		MaxLimits: api.Limits{WallMS: 60000, CPUMS: 60000, MemoryBytes: 1 << 30, Pids: 256,
 			OutputBytes: 16 << 20, TmpBytes: 512 << 20},
 		History: HistoryConfig{MaxAge: Duration{30 * 24 * time.Hour}, MaxRows: 100000, OutputBytes: 64 << 10},
+		Policy:  "/etc/jaild/policy.toml",
 		Pool:    PoolConfig{Size: 2, MaxSize: 4, MemoryBudget: 512 << 20, Builders: 2},
 	}
 }
@@ -153,6 +157,7 @@ func (c *Config) Validate() error {
 	check(c.ShutdownGrace.Duration >= 0, "shutdown_grace must not be negative")
 	check(c.CPUs >= 0.01 && c.CPUs <= 1024, "cpus %g must be between 0.01 and 1024", c.CPUs)
 	check(c.History.MaxRows >= 0 && c.History.OutputBytes >= 0, "history max_rows and output_bytes must not be negative")
+	check(c.Policy == "" || filepath.IsAbs(c.Policy), "policy %q must be an absolute path", c.Policy)
 	check(c.Pool.Size >= 0 && c.Pool.Size <= 256 && c.Pool.MaxSize <= 1024, "pool size %d / max_size %d out of range", c.Pool.Size, c.Pool.MaxSize)
 	check(c.Pool.MemoryBudget >= 0 && c.Pool.Builders >= 0 && c.Pool.Builders <= 64, "pool memory_budget_bytes and builders must not be negative (builders ≤ 64)")
 	if c.ListenTCP != "" {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jaild/jaild/daemon/api"
 	"github.com/jaild/jaild/jail"
+	"github.com/jaild/jaild/policy"
 )
 
 // Sentinel errors of the daemon; toHTTP maps each to a status and code.
@@ -36,7 +37,16 @@ func badRequest(code, format string, args ...any) error {
 func toHTTP(err error) (int, api.Error) {
 	var re *requestError
 	var mbe *http.MaxBytesError
+	var ve *validationError
 	switch {
+	case errors.As(err, &ve):
+		return http.StatusUnprocessableEntity, api.Error{Code: api.CodeValidationFailed, Message: ve.Error(), Findings: ve.findings}
+	case errors.Is(err, policy.ErrDenied):
+		return http.StatusForbidden, api.Error{Code: api.CodePolicyDenied, Message: err.Error()}
+	case errors.Is(err, policy.ErrLanguageMismatch):
+		return http.StatusBadRequest, api.Error{Code: api.CodeInvalidRequest, Message: err.Error()}
+	case errors.Is(err, ErrQuotaExceeded):
+		return http.StatusTooManyRequests, api.Error{Code: api.CodeQuotaExceeded, Message: err.Error()}
 	case errors.As(err, &re):
 		return re.status, api.Error{Message: re.msg, Code: re.code}
 	case errors.As(err, &mbe):

@@ -4,17 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jaild/jaild/daemon/api"
 	"github.com/jaild/jaild/jail"
+	"github.com/jaild/jaild/policy"
 	"github.com/jaild/jaild/rootfs"
 )
 
@@ -71,6 +75,21 @@ type testServer struct {
 
 func startServer(t *testing.T, runner *fakeRunner, mutate func(*Config)) *testServer {
 	t.Helper()
+	return startServerPolicy(t, runner, mutate, "")
+}
+
+// startServerPolicy starts a server under the policy text; "" is a
+// policy granting the test's own uid every profile of the default policy.
+func startServerPolicy(t *testing.T, runner *fakeRunner, mutate func(*Config), policyText string) *testServer {
+	t.Helper()
+	if policyText == "" {
+		policyText = strings.Replace(string(policy.DefaultFile()), "[[rule]]\nuid = 0\n",
+			fmt.Sprintf("[[rule]]\nuid = %d\n", os.Getuid()), 1)
+	}
+	pol, err := policy.Parse([]byte(policyText), "test policy")
+	if err != nil {
+		t.Fatalf("test policy: %v", err)
+	}
 	dir := t.TempDir()
 	cfg := Default()
 	cfg.StateDir = dir
@@ -85,7 +104,7 @@ func startServer(t *testing.T, runner *fakeRunner, mutate func(*Config)) *testSe
 	}
 	srv, err := New(Options{Config: cfg, Runner: runner, Images: testImages, Version: "test",
 		Host: HostInfo{CgroupVersion: "v1", Seccomp: true}, Logger: slog.New(slog.DiscardHandler),
-		Authorize: func(*api.Caller) error { return nil }})
+		Authorize: func(*api.Caller) error { return nil }, Policy: pol})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	// SQLite, compiled in through cgo (already needed for libcontainer).
 	_ "github.com/mattn/go-sqlite3"
@@ -44,7 +45,10 @@ CREATE TABLE IF NOT EXISTS runs (
 	caller_gid        INTEGER,
 	caller_pid        INTEGER,
 	code_sha256       TEXT NOT NULL,
-	error             TEXT NOT NULL DEFAULT ''
+	error             TEXT NOT NULL DEFAULT '',
+	profile           TEXT NOT NULL DEFAULT '',
+	policy_digest     TEXT NOT NULL DEFAULT '', -- sha256 of the policy file the run was admitted under
+	syscall           TEXT NOT NULL DEFAULT ''  -- what a seccomp kill was for
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, id);
 CREATE INDEX IF NOT EXISTS runs_language ON runs (language, id);
@@ -72,6 +76,9 @@ func openHistory(path string, cfg HistoryConfig, log *slog.Logger) *history {
 		db.SetMaxOpenConns(1) // SQLite serialises writers anyway; one conn avoids SQLITE_BUSY storms
 		_, err = db.Exec(schema)
 	}
+	if err == nil {
+		err = migrate(db)
+	}
 	if err != nil {
 		h.fail("open history database", err)
 		if db != nil {
@@ -83,11 +90,41 @@ func openHistory(path string, cfg HistoryConfig, log *slog.Logger) *history {
 	return h
 }
 
+// migrate adds the columns of later versions to a database an older
+// jaild created (CREATE TABLE IF NOT EXISTS leaves it as it was).
+func migrate(db *sql.DB) error {
+	for _, col := range []string{"profile", "policy_digest", "syscall"} {
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = ?`, col).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := db.Exec(`ALTER TABLE runs ADD COLUMN ` + col + ` TEXT NOT NULL DEFAULT ''`); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func (h *history) fail(what string, err error) {
 	h.mu.Lock()
 	h.problem = fmt.Sprintf("%s: %v", what, err)
 	h.mu.Unlock()
 	h.log.Error("history degraded: runs continue without it", "op", what, "err", err)
+}
+
+// setConfig changes retention and stored output size from now on.
+func (h *history) setConfig(c HistoryConfig) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cfg = c
+}
+
+func (h *history) config() HistoryConfig {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cfg
 }
 
 func (h *history) ok() {
@@ -142,8 +179,9 @@ func (h *history) begin(ctx context.Context, r *api.RunResult) {
 		uid, gid, pid = r.Caller.UID, r.Caller.GID, r.Caller.PID
 	}
 	_, err := h.db.ExecContext(ctx, `INSERT INTO runs (id, created_at, status, language, rootfs, limits,
-		caller_uid, caller_gid, caller_pid, code_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.CreatedAt.UnixMilli(), api.StatusRunning, r.Language, r.Rootfs, string(lim), uid, gid, pid, r.CodeSHA256)
+		caller_uid, caller_gid, caller_pid, code_sha256, profile, policy_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.CreatedAt.UnixMilli(), api.StatusRunning, r.Language, r.Rootfs, string(lim), uid, gid, pid, r.CodeSHA256,
+		r.Profile, r.PolicyDigest)
 	if err != nil {
 		h.fail("record run start", err)
 		return
@@ -151,18 +189,34 @@ func (h *history) begin(ctx context.Context, r *api.RunResult) {
 	h.ok()
 }
 
-// finish records the outcome; stdout and stderr are the raw bytes.
+// finish records the outcome; stdout and stderr are the raw bytes. It
+// writes the whole row, so a run is recorded even when begin never ran (it
+// timed out or its client left while queued) or could not write.
 func (h *history) finish(ctx context.Context, r *api.RunResult, stdout, stderr []byte) {
 	if h.db == nil {
 		return
 	}
-	head := func(b []byte) []byte { return b[:min(len(b), h.cfg.OutputBytes)] }
+	limit := h.config().OutputBytes
+	head := func(b []byte) []byte { return headOf(b, limit) }
 	lim, _ := json.Marshal(r.Limits)
-	_, err := h.db.ExecContext(ctx, `UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, signal = ?,
-		wall_ms = ?, cpu_ms = ?, memory_peak_bytes = ?, queue_ms = ?, stdout = ?, stderr = ?,
-		stdout_dropped = ?, stderr_dropped = ?, limits = ?, rootfs = ?, error = ? WHERE id = ?`,
+	var uid, gid, pid any
+	if r.Caller != nil {
+		uid, gid, pid = r.Caller.UID, r.Caller.GID, r.Caller.PID
+	}
+	_, err := h.db.ExecContext(ctx, `INSERT INTO runs (id, created_at, language, caller_uid, caller_gid, caller_pid,
+		code_sha256, finished_at, status, exit_code, signal, wall_ms, cpu_ms, memory_peak_bytes, queue_ms, stdout,
+		stderr, stdout_dropped, stderr_dropped, limits, rootfs, error, profile, policy_digest, syscall)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status,
+		exit_code = excluded.exit_code, signal = excluded.signal, wall_ms = excluded.wall_ms, cpu_ms = excluded.cpu_ms,
+		memory_peak_bytes = excluded.memory_peak_bytes, queue_ms = excluded.queue_ms, stdout = excluded.stdout,
+		stderr = excluded.stderr, stdout_dropped = excluded.stdout_dropped, stderr_dropped = excluded.stderr_dropped,
+		limits = excluded.limits, rootfs = excluded.rootfs, error = excluded.error,
+		profile = excluded.profile, policy_digest = excluded.policy_digest, syscall = excluded.syscall`,
+		r.ID, r.CreatedAt.UnixMilli(), r.Language, uid, gid, pid, r.CodeSHA256,
 		time.Now().UnixMilli(), r.Status, r.ExitCode, r.Signal, r.WallMS, r.CPUMS, r.MemoryPeak, r.QueueMS,
-		head(stdout), head(stderr), r.StdoutDropped, r.StderrDropped, string(lim), r.Rootfs, r.Error, r.ID)
+		head(stdout), head(stderr), r.StdoutDropped, r.StderrDropped, string(lim), r.Rootfs, r.Error,
+		r.Profile, r.PolicyDigest, r.Syscall)
 	if err != nil {
 		h.fail("record run result", err)
 		return
@@ -172,7 +226,7 @@ func (h *history) finish(ctx context.Context, r *api.RunResult, stdout, stderr [
 
 const columns = `id, created_at, status, language, rootfs, exit_code, signal, wall_ms, cpu_ms,
 	memory_peak_bytes, queue_ms, stdout, stderr, stdout_dropped, stderr_dropped, limits,
-	caller_uid, caller_gid, caller_pid, code_sha256, error`
+	caller_uid, caller_gid, caller_pid, code_sha256, error, profile, policy_digest, syscall`
 
 func scanRun(sc interface{ Scan(...any) error }, withOutput bool) (api.RunResult, error) {
 	var r api.RunResult
@@ -182,7 +236,7 @@ func scanRun(sc interface{ Scan(...any) error }, withOutput bool) (api.RunResult
 	var uid, gid, pid sql.NullInt64
 	err := sc.Scan(&r.ID, &created, &r.Status, &r.Language, &r.Rootfs, &r.ExitCode, &r.Signal, &r.WallMS,
 		&r.CPUMS, &r.MemoryPeak, &r.QueueMS, &stdout, &stderr, &r.StdoutDropped, &r.StderrDropped, &lim,
-		&uid, &gid, &pid, &r.CodeSHA256, &r.Error)
+		&uid, &gid, &pid, &r.CodeSHA256, &r.Error, &r.Profile, &r.PolicyDigest, &r.Syscall)
 	if err != nil {
 		return r, err
 	}
@@ -266,16 +320,31 @@ func (h *history) prune(ctx context.Context, now time.Time) {
 	if h.db == nil {
 		return
 	}
-	if h.cfg.MaxAge.Duration > 0 {
-		cutoff := now.Add(-h.cfg.MaxAge.Duration).UnixMilli()
+	cfg := h.config()
+	if cfg.MaxAge.Duration > 0 {
+		cutoff := now.Add(-cfg.MaxAge.Duration).UnixMilli()
 		if _, err := h.db.ExecContext(ctx, `DELETE FROM runs WHERE created_at < ? AND status != ?`, cutoff, api.StatusRunning); err != nil {
 			h.fail("prune old runs", err)
 			return
 		}
 	}
-	if h.cfg.MaxRows > 0 {
-		if _, err := h.db.ExecContext(ctx, `DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY id DESC LIMIT -1 OFFSET ?)`, h.cfg.MaxRows); err != nil {
+	if cfg.MaxRows > 0 {
+		if _, err := h.db.ExecContext(ctx, `DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY id DESC LIMIT -1 OFFSET ?)`, cfg.MaxRows); err != nil {
 			h.fail("prune excess runs", err)
 		}
 	}
+}
+
+// headOf is the first n bytes of b; for valid UTF-8 it stops before a rune
+// the cut would split, so text output stays text in history.
+func headOf(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
+	}
+	if utf8.Valid(b) {
+		for n > 0 && !utf8.RuneStart(b[n]) {
+			n--
+		}
+	}
+	return b[:n]
 }

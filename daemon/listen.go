@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ListenUnix opens the API socket at path safely:
@@ -22,9 +24,25 @@ import (
 //     wider-permission socket is reachable.
 func ListenUnix(path, group string) (*net.UnixListener, error) {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create socket directory: %w", err)
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create socket directory: %w", err)
+		}
+		// The umask (systemd's UMask=, a root shell's 077) may have
+		// narrowed it, locking the socket group out.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("set socket directory mode: %w", err)
+		}
 	}
+	// Two daemons starting at once must not both find no live socket and
+	// both rename theirs into place: the check and the replacement happen
+	// under an flock on the directory itself (no lock file to leave behind).
+	// A winner already listens when it unlocks, so the loser's check sees it.
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := clearStale(path); err != nil {
 		return nil, err
 	}
@@ -98,5 +116,34 @@ func ListenTCP(addr string) (net.Listener, error) {
 	if err := checkLoopback(addr); err != nil {
 		return nil, err
 	}
-	return net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	// "localhost" is resolved by the system: refuse a hosts file that maps
+	// it anywhere but loopback.
+	if a, ok := ln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+		ln.Close()
+		return nil, fmt.Errorf("listen_tcp %q bound %v, which is not a loopback address", addr, ln.Addr())
+	}
+	return ln, nil
+}
+
+// lockDir takes an exclusive flock on directory dir, waiting for it.
+func lockDir(dir string) (func(), error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open socket directory: %w", err)
+	}
+	for {
+		err = unix.Flock(int(d.Fd()), unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("lock socket directory: %w", err)
+	}
+	return func() { d.Close() }, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,5 +237,76 @@ func TestREADMEConfigLoads(t *testing.T) {
 	d.MaxConcurrent = c.MaxConcurrent // the README shows a machine-specific value
 	if c != d {
 		t.Errorf("README config differs from Default():\n got %+v\nwant %+v", c, d)
+	}
+}
+
+func TestLockStateDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	release, err := LockStateDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// flock locks belong to open files: a second open conflicts even here.
+	if _, err := LockStateDir(dir); !errors.Is(err, ErrStateDirBusy) {
+		t.Errorf("second lock = %v, want ErrStateDirBusy", err)
+	}
+	release()
+	release2, err := LockStateDir(dir)
+	if err != nil {
+		t.Errorf("lock after release = %v", err)
+	} else {
+		release2()
+	}
+}
+
+func TestListenUnixDirModeIgnoresUmask(t *testing.T) {
+	old := syscall.Umask(0o077) // no test in this package runs in parallel
+	defer syscall.Umask(old)
+	sock := filepath.Join(t.TempDir(), "run", "jaild", "jaild.sock")
+	ln, err := ListenUnix(sock, "no-such-group-jaild-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if d, err := os.Stat(filepath.Dir(sock)); err != nil || d.Mode().Perm() != 0o755 {
+		t.Errorf("socket dir under umask 077: %v %v, want 0755", d.Mode().Perm(), err)
+	}
+	if fi, err := os.Lstat(sock); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("socket under umask 077: %v %v, want 0600", fi.Mode().Perm(), err)
+	}
+}
+
+// TestListenUnixRace: daemons starting at the same moment on one socket
+// path: exactly one gets it, the others are told a daemon is listening.
+func TestListenUnixRace(t *testing.T) {
+	for round := 0; round < 20; round++ {
+		sock := filepath.Join(t.TempDir(), "jaild.sock")
+		const n = 6
+		errs := make(chan error, n)
+		lns := make(chan net.Listener, n)
+		for i := 0; i < n; i++ {
+			go func() {
+				ln, err := ListenUnix(sock, "no-such-group-jaild-test")
+				if err == nil {
+					lns <- ln
+				}
+				errs <- err
+			}()
+		}
+		won := 0
+		for i := 0; i < n; i++ {
+			if err := <-errs; err == nil {
+				won++
+			} else if !strings.Contains(err.Error(), "another daemon") {
+				t.Errorf("round %d: loser's error = %v, want another daemon listening", round, err)
+			}
+		}
+		close(lns)
+		for ln := range lns {
+			ln.Close()
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d of %d simultaneous listeners got the socket, want exactly 1", round, won, n)
+		}
 	}
 }

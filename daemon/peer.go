@@ -2,11 +2,7 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"net"
-	"os/user"
-	"slices"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -47,31 +43,3 @@ func callerFrom(ctx context.Context) *api.Caller {
 // connections over the loopback TCP listener, which the operator enabled
 // explicitly and which carry no identity.
 type Authorizer func(c *api.Caller) error
-
-// groupAuthorizer allows root and members of group (primary or
-// supplementary), the same people the socket's mode 0660 lets connect.
-// Over TCP it allows every caller: enabling the listener is that choice.
-func groupAuthorizer(group string) Authorizer {
-	gid := -1
-	if g, err := user.LookupGroup(group); err == nil {
-		gid, _ = strconv.Atoi(g.Gid)
-	}
-	return func(c *api.Caller) error {
-		if c == nil || c.UID == 0 {
-			return nil
-		}
-		if gid >= 0 && (int(c.GID) == gid || memberOf(c.UID, gid)) {
-			return nil
-		}
-		return fmt.Errorf("%w: uid %d is neither root nor in group %q", ErrForbidden, c.UID, group)
-	}
-}
-
-func memberOf(uid uint32, gid int) bool {
-	u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
-	if err != nil {
-		return false
-	}
-	gids, err := u.GroupIds()
-	return err == nil && slices.Contains(gids, strconv.Itoa(gid))
-}

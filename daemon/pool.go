@@ -1,10 +1,10 @@
 package daemon
 
 import (
+	"sort"
+
 	"github.com/jaild/jaild/daemon/api"
 	"github.com/jaild/jaild/jail"
-	"github.com/jaild/jaild/policy"
-	"github.com/jaild/jaild/rootfs"
 )
 
 // poolStatser is a runner with a warm pool (container.Pool).
@@ -12,44 +12,42 @@ type poolStatser interface {
 	Stats() jail.PoolStats
 }
 
-// buildSpec is the one place a validated request becomes a jail.Spec, so
-// that the warm pool's templates (PoolSpecs) map onto the same keys as
-// the requests they serve.
-func buildSpec(j *job, img rootfs.Image) (jail.Spec, error) {
-	argv, err := policy.Command(j.language, img.Interpreter, j.entrypoint, j.args)
-	if err != nil {
-		return jail.Spec{}, err
-	}
-	return jail.Spec{
-		Rootfs:  jail.Rootfs{Name: img.Name, Digest: img.Digest, Path: img.Path},
-		Argv:    argv,
-		Env:     append(policy.BaseEnv(j.language), j.env...),
-		Files:   j.files,
-		Stdin:   j.stdin,
-		Limits:  j.limits,
-		Seccomp: policy.DefaultSeccomp(),
-	}, nil
+// PoolSpec is what a warm pool keeps parked jails for: the spec of a
+// request with no limits, env or args of its own under one profile.
+type PoolSpec struct {
+	Language jail.Language
+	Profile  string
+	Spec     jail.Spec
 }
 
-// PoolSpecs returns, per language with a rootfs, the spec of a request
-// with default limits and no env of its own: what the warm pool keeps
-// parked jails for.
-func PoolSpecs(cfg *Config, images Images) map[jail.Language]jail.Spec {
-	out := map[jail.Language]jail.Spec{}
-	lim, _, err := effectiveLimits(nil, cfg)
-	if err != nil {
-		return out
-	}
-	for _, l := range jail.Languages {
-		img, err := images.Lookup(string(l))
-		if err != nil {
+// PoolSpecs maps every profile of the current policy whose rootfs is
+// present onto a pool template. They are built by the same validateRun
+// and jobSpec as requests, so a request under a profile with its default
+// limits lands on its profile's pool key.
+func (s *Server) PoolSpecs() []PoolSpec {
+	ap := s.pol.Load()
+	cfg := s.config()
+	var out []PoolSpec
+	for _, name := range ap.p.ProfileNames() {
+		prof := ap.p.Profiles[name]
+		img, ok := ap.images[name]
+		if !ok {
 			continue
 		}
-		j := &job{language: l, entrypoint: policy.DefaultEntrypoint(l), limits: lim}
-		if spec, err := buildSpec(j, img); err == nil {
-			out[l] = spec
+		j, err := validateRun(&api.RunRequest{Language: string(prof.Language), Code: "pass"}, cfg, prof)
+		if err != nil {
+			s.log.Warn("no warm pool for profile", "profile", name, "err", err)
+			continue
 		}
+		spec, err := jobSpec(j, img, prof)
+		if err != nil {
+			s.log.Warn("no warm pool for profile", "profile", name, "err", err)
+			continue
+		}
+		spec.Files = nil
+		out = append(out, PoolSpec{Language: prof.Language, Profile: name, Spec: spec})
 	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Profile < out[b].Profile })
 	return out
 }
 

@@ -14,8 +14,15 @@ import (
 // the pool would never serve it.
 func TestPoolSpecsMatchRequests(t *testing.T) {
 	ts := startServer(t, nil, nil)
-	cfg := Default()
-	tmpl := PoolSpecs(&cfg, testImages)
+	tmpl := map[jail.Language]jail.Spec{}
+	for _, ps := range ts.srv.PoolSpecs() {
+		if _, ok := tmpl[ps.Language]; !ok { // the language's default profile sorts first
+			tmpl[ps.Language] = ps.Spec
+		}
+	}
+	if len(tmpl) != 2 {
+		t.Fatalf("pool specs for %d languages, want 2: %+v", len(tmpl), ts.srv.PoolSpecs())
+	}
 	for _, tc := range []struct {
 		req  api.RunRequest
 		same bool

@@ -41,16 +41,6 @@ const (
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 
-// decodeRun reads and validates a RunRequest body. Nothing is run for a
-// request that fails here.
-func decodeRun(r *http.Request, w http.ResponseWriter, cfg *Config) (*job, error) {
-	var req api.RunRequest
-	if err := decodeJSON(w, r, cfg.MaxBodyBytes, &req); err != nil {
-		return nil, err
-	}
-	return validateRun(&req, cfg)
-}
-
 // decodeJSON decodes exactly one JSON value with no unknown fields.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
@@ -79,8 +69,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 	return nil
 }
 
-func validateRun(req *api.RunRequest, cfg *Config) (*job, error) {
-	j := &job{language: jail.Language(req.Language), args: req.Args, stdin: []byte(req.Stdin)}
+// validateRun checks a request against the config and its profile
+// (already chosen by admit). Nothing is run for a request that fails here.
+func validateRun(req *api.RunRequest, cfg *Config, prof *policy.Profile) (*job, error) {
+	j := &job{language: prof.Language, args: req.Args, stdin: []byte(req.Stdin)}
 	if req.StdinBase64 != "" {
 		if req.Stdin != "" {
 			return nil, badRequest(api.CodeInvalidRequest, "give either stdin or stdin_base64, not both")
@@ -91,16 +83,13 @@ func validateRun(req *api.RunRequest, cfg *Config) (*job, error) {
 		}
 		j.stdin = b
 	}
-	if !j.language.Valid() {
-		return nil, badRequest(api.CodeUnknownLanguage, "unknown language %q: want python or node", req.Language)
-	}
 	if err := j.setFiles(req, cfg.MaxFiles); err != nil {
 		return nil, err
 	}
-	if err := j.setArgsEnv(req); err != nil {
+	if err := j.setArgsEnv(req, prof); err != nil {
 		return nil, err
 	}
-	lim, eff, err := effectiveLimits(req.Limits, cfg)
+	lim, eff, err := effectiveLimits(req.Limits, toAPILimits(prof.DefaultLimits), toAPILimits(prof.MaxLimits), cfg.CPUs)
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +126,9 @@ func (j *job) setFiles(req *api.RunRequest, maxFiles int) error {
 				return badRequest(api.CodeInvalidRequest, "files[%d] %q: %v", i, f.Name, err)
 			}
 			j.files = append(j.files, jail.File{Name: f.Name, Content: content})
+		}
+		if a, b, ok := jail.FileDirCollision(j.files); ok {
+			return badRequest(api.CodeInvalidRequest, "file %q is also a directory of %q", a, b)
 		}
 		j.entrypoint = req.Entrypoint
 		if j.entrypoint == "" {
@@ -182,7 +174,7 @@ func hashFiles(files []jail.File) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func (j *job) setArgsEnv(req *api.RunRequest) error {
+func (j *job) setArgsEnv(req *api.RunRequest, prof *policy.Profile) error {
 	total := 0
 	if len(req.Args) > maxArgs {
 		return badRequest(api.CodeInvalidRequest, "%d args: at most %d allowed", len(req.Args), maxArgs)
@@ -209,6 +201,13 @@ func (j *job) setArgsEnv(req *api.RunRequest) error {
 		if strings.ContainsRune(v, 0) {
 			return badRequest(api.CodeInvalidRequest, "env %s contains NUL", k)
 		}
+		if !prof.EnvAllowed(k) {
+			allowed := strings.Join(prof.Env, ", ")
+			if allowed == "" {
+				allowed = "none"
+			}
+			return badRequest(api.CodeEnvNotAllowed, "env %s is not allowed by profile %s (allowed: %s)", k, prof.Name, allowed)
+		}
 		j.env = append(j.env, k+"="+v)
 		total += len(k) + len(v) + 2
 	}
@@ -218,11 +217,10 @@ func (j *job) setArgsEnv(req *api.RunRequest) error {
 	return nil
 }
 
-// effectiveLimits fills omitted limits from the defaults and refuses any
-// above the maximum, naming the limit and the maximum.
-func effectiveLimits(req *api.Limits, cfg *Config) (jail.Limits, api.Limits, error) {
-	eff := cfg.DefaultLimits
-	maxL := cfg.MaxLimits
+// effectiveLimits fills omitted limits from the profile's defaults and
+// refuses any above its maximum, naming the limit and the maximum.
+func effectiveLimits(req *api.Limits, def, maxL api.Limits, cpus float64) (jail.Limits, api.Limits, error) {
+	eff := def
 	if req != nil {
 		in := *req
 		for _, f := range limitFields(&in, &maxL) {
@@ -239,7 +237,7 @@ func effectiveLimits(req *api.Limits, cfg *Config) (jail.Limits, api.Limits, err
 	l := jail.Limits{
 		Wall:      time.Duration(eff.WallMS) * time.Millisecond,
 		CPUTime:   time.Duration(eff.CPUMS) * time.Millisecond,
-		CPUs:      cfg.CPUs,
+		CPUs:      cpus,
 		Memory:    eff.MemoryBytes,
 		Pids:      eff.Pids,
 		Output:    eff.OutputBytes,

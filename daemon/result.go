@@ -24,6 +24,7 @@ func fillResult(r *api.RunResult, res jail.Result) {
 	r.Status = string(res.Status)
 	r.ExitCode = res.ExitCode
 	r.Signal = res.Signal
+	r.Syscall = res.Syscall
 	r.Stdout, r.StdoutBase64 = encodeOutput(res.Stdout)
 	r.Stderr, r.StderrBase64 = encodeOutput(res.Stderr)
 	r.StdoutDropped, r.StderrDropped = res.StdoutDropped, res.StderrDropped

@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jaild/jaild/daemon/api"
 	"github.com/jaild/jaild/jail"
+	"github.com/jaild/jaild/policy"
 	"github.com/jaild/jaild/rootfs"
 )
 
@@ -36,13 +38,19 @@ type Options struct {
 	Host    HostInfo
 	Logger  *slog.Logger
 	Version string
-	// Authorize decides who may call; nil allows root and SocketGroup.
+	// Authorize decides who may connect at all; nil lets through every
+	// caller some rule of the policy matches.
 	Authorize Authorizer
+	// Policy is the operator policy; nil uses the embedded default.
+	Policy *policy.Policy
 }
 
 // Server is the jaild HTTP API.
 type Server struct {
-	cfg       Config
+	cfgPtr    atomic.Pointer[Config] // swapped whole by Reload
+	images    atomic.Pointer[imageSet]
+	reloadMu  sync.Mutex
+	imgSrc    Images
 	runner    jail.Runner
 	host      HostInfo
 	log       *slog.Logger
@@ -50,13 +58,18 @@ type Server struct {
 	authorize Authorizer
 	adm       *admission
 	hist      *history
-	images    map[jail.Language]rootfs.Image
-	missing   map[jail.Language]error
+	pol       atomic.Pointer[activePolicy] // swapped whole by Reload and ReloadPolicy
+	quota     quota
+	metrics   *metrics
+	changed   chan struct{} // a run started or finished; see Changes
+	served    atomic.Int64  // finished runs, for Status
 
 	runCtx     context.Context // parent of every run; cancelled after the shutdown grace
 	cancelRuns context.CancelCauseFunc
 	inflight   sync.WaitGroup
 	stopPrune  chan struct{}
+	// streamTimeout bounds each write of a streamed run (streamWriteTimeout).
+	streamTimeout time.Duration
 }
 
 // New validates the configuration, resolves each language's rootfs,
@@ -72,21 +85,29 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Authorize == nil {
-		o.Authorize = groupAuthorizer(o.Config.SocketGroup)
-	}
-	s := &Server{cfg: o.Config, runner: o.Runner, host: o.Host, log: o.Logger, version: o.Version,
+	s := &Server{runner: o.Runner, host: o.Host, log: o.Logger, version: o.Version, imgSrc: o.Images,
 		authorize: o.Authorize, adm: newAdmission(o.Config.MaxConcurrent, o.Config.QueueSize),
-		images: map[jail.Language]rootfs.Image{}, missing: map[jail.Language]error{}, stopPrune: make(chan struct{})}
-	for _, l := range jail.Languages {
-		img, err := o.Images.Lookup(string(l))
-		if err != nil {
-			s.missing[l] = err
-			s.log.Warn("language unavailable: no rootfs", "language", l, "err", err)
-			continue
-		}
-		s.images[l] = img
+		stopPrune: make(chan struct{}), changed: make(chan struct{}, 1),
+		streamTimeout: streamWriteTimeout}
+	if s.authorize == nil {
+		s.authorize = s.policyAuthorizer
 	}
+	s.metrics = newMetrics(s)
+	cfg := o.Config
+	s.cfgPtr.Store(&cfg)
+	s.images.Store(resolveImages(o.Images, s.log))
+	if o.Policy == nil {
+		p, err := policy.LoadDefault()
+		if err != nil {
+			return nil, err
+		}
+		o.Policy = p
+	}
+	ap, err := s.preparePolicy(o.Policy, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.pol.Store(ap)
 	s.runCtx, s.cancelRuns = context.WithCancelCause(context.Background())
 	s.hist = openHistory(filepath.Join(o.Config.StateDir, "history.db"), o.Config.History, s.log)
 	if n := s.hist.markAborted(context.Background()); n > 0 {
@@ -104,6 +125,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+api.PathRun+"{id}", s.handleGet)
 	mux.HandleFunc("GET "+api.PathInfo, s.handleInfo)
 	mux.HandleFunc("GET "+api.PathHealth, s.handleHealth)
+	mux.HandleFunc("POST "+api.PathValidate, s.handleValidate)
+	mux.Handle("GET "+api.PathMetrics, s.metrics.handler())
 	return s.guard(mux)
 }
 
@@ -121,6 +144,9 @@ func (s *Server) guard(next *http.ServeMux) http.Handler {
 			return
 		}
 		if err := s.authorize(callerFrom(r.Context())); err != nil {
+			if r.Method == http.MethodPost && r.URL.Path == api.PathRuns {
+				s.metrics.reject(err) // a caller no rule of the policy matches
+			}
 			writeError(w, err)
 			return
 		}
@@ -134,6 +160,7 @@ func (s *Server) guard(next *http.ServeMux) http.Handler {
 
 func (s *Server) notRouted(w http.ResponseWriter, r *http.Request) {
 	known := r.URL.Path == api.PathRuns || r.URL.Path == api.PathInfo || r.URL.Path == api.PathHealth ||
+		r.URL.Path == api.PathValidate || r.URL.Path == api.PathMetrics ||
 		(strings.HasPrefix(r.URL.Path, api.PathRun) && len(r.URL.Path) > len(api.PathRun) &&
 			!strings.Contains(r.URL.Path[len(api.PathRun):], "/"))
 	if known {
@@ -184,23 +211,32 @@ func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
 
 func (s *Server) shutdown(srv *http.Server) {
 	running, queued := s.adm.counts()
-	s.log.Info("shutting down", "running", running, "queued", queued, "grace", s.cfg.ShutdownGrace.Duration)
+	grace := s.config().ShutdownGrace.Duration
+	s.log.Info("shutting down", "running", running, "queued", queued, "grace", grace)
 	s.adm.close()
 	close(s.stopPrune)
-	grace, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace.Duration)
+	graceCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(grace); err != nil {
+	if err := srv.Shutdown(graceCtx); err != nil {
 		s.log.Warn("grace period over: killing in-flight runs", "err", err)
 	}
 	// Kill every jail still running; their handlers then answer with the
 	// verdict and record it before the connections are closed.
 	s.cancelRuns(ErrShuttingDown)
-	s.inflight.Wait()
+	handlersDone := make(chan struct{})
+	go func() { s.inflight.Wait(); close(handlersDone) }()
 	// Let the answers of the killed runs reach their clients, then close.
+	// A client that does not read its answer would keep its handler
+	// blocked in a write: closing its connection ends that write.
 	drain, cancelDrain := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancelDrain()
+	select {
+	case <-handlersDone:
+	case <-drain.Done():
+	}
 	_ = srv.Shutdown(drain)
 	_ = srv.Close()
+	<-handlersDone // every run torn down and recorded
 	s.hist.close()
 	s.log.Info("shut down")
 }

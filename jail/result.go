@@ -26,8 +26,11 @@ type Result struct {
 	Status   Status
 	ExitCode int    // valid for ok and exit_nonzero; -1 otherwise
 	Signal   string // "SIGKILL", "SIGSYS" … when the main process died of a signal
-	Stdout   []byte
-	Stderr   []byte
+	// Syscall names the syscall a seccomp kill (SIGSYS) was for, when the
+	// kernel's audit log said; "" otherwise.
+	Syscall string
+	Stdout  []byte
+	Stderr  []byte
 	// StdoutDropped and StderrDropped count bytes discarded past Limits.Output.
 	StdoutDropped int64
 	StderrDropped int64

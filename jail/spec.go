@@ -93,7 +93,34 @@ func (s *Spec) Validate() error {
 		}
 		seen[f.Name] = true
 	}
+	if a, b, ok := FileDirCollision(s.Files); ok {
+		return fmt.Errorf("%w: file %q is also a directory of %q", ErrInvalidSpec, a, b)
+	}
 	return s.Limits.Validate()
+}
+
+// FileDirCollision finds a file whose name is a directory of another
+// file's path ("pkg" and "pkg/a.py"): both cannot exist in WorkDir.
+func FileDirCollision(files []File) (file, other string, found bool) {
+	names := make(map[string]bool, len(files))
+	for _, f := range files {
+		names[f.Name] = true
+	}
+	for _, f := range files {
+		for i := strings.IndexByte(f.Name, '/'); i > 0; i = nextSlash(f.Name, i) {
+			if names[f.Name[:i]] {
+				return f.Name[:i], f.Name, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+func nextSlash(s string, i int) int {
+	if j := strings.IndexByte(s[i+1:], '/'); j >= 0 {
+		return i + 1 + j
+	}
+	return -1
 }
 
 // ValidFileName accepts a clean relative slash path with no "..", NUL or

@@ -68,3 +68,34 @@ func TestDefaultLimitsAreTheSeeds(t *testing.T) {
 		t.Errorf("defaults invalid: %v", err)
 	}
 }
+
+func TestFileDirCollision(t *testing.T) {
+	files := func(names ...string) []File {
+		var fs []File
+		for _, n := range names {
+			fs = append(fs, File{Name: n})
+		}
+		return fs
+	}
+	for _, tc := range []struct {
+		names []string
+		want  bool
+	}{
+		{[]string{"main.py", "pkg/a.py", "pkg/b.py"}, false},
+		{[]string{"pkg", "pkg/a.py"}, true},
+		{[]string{"pkg/a.py", "pkg"}, true},
+		{[]string{"a/b/c.py", "a/b"}, true},
+		{[]string{"a/b/c.py", "a"}, true},
+		{[]string{"pkg.py", "pkg/a.py"}, false},
+		{[]string{"ab", "a/b"}, false},
+	} {
+		if _, _, got := FileDirCollision(files(tc.names...)); got != tc.want {
+			t.Errorf("FileDirCollision(%v) = %v, want %v", tc.names, got, tc.want)
+		}
+	}
+	s := Spec{Rootfs: Rootfs{Path: "/r"}, Argv: []string{"/x"}, Seccomp: &specs.LinuxSeccomp{}, Limits: DefaultLimits(),
+		Files: files("pkg", "pkg/a.py")}
+	if err := s.Validate(); !errors.Is(err, ErrInvalidSpec) {
+		t.Errorf("Validate with a file/directory collision = %v, want ErrInvalidSpec", err)
+	}
+}

@@ -42,6 +42,12 @@ func cmdInfo(c *cli, args []string) (int, error) {
 	fmt.Fprintf(tw, "load\t%d running of %d, %d queued of %d\n", info.Running, info.MaxConcurrent, info.Queued, info.QueueSize)
 	fmt.Fprintf(tw, "default limits\t%s\n", formatLimits(info.DefaultLimits))
 	fmt.Fprintf(tw, "max limits\t%s\n", formatLimits(info.MaxLimits))
+	if info.PolicyDigest != "" {
+		fmt.Fprintf(tw, "policy\t%s\n", info.PolicyDigest)
+	}
+	for _, p := range info.Profiles {
+		fmt.Fprintf(tw, "profile %s\t%s, rootfs %s, checks %s, max %s\n", p.Name, p.Language, p.Rootfs, p.Validation, formatLimits(p.MaxLimits))
+	}
 	return 0, tw.Flush()
 }
 

@@ -32,6 +32,8 @@ Commands:
   show ID                        print one run's result and output
   info                           print the daemon's version, languages and limits
   health                         print whether the daemon can run jails
+  validate [flags] FILE|-        run the profile's static checks on a script (nothing runs it);
+                                 exit 0 when clean, 1 with findings
   help [COMMAND]                 print this help, or a command's flags
 
 Every command takes --socket PATH (default $JAILD_SOCKET, else ` + api.DefaultSocket + `)
@@ -69,11 +71,12 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"run":     {cmdRun, exitFailed},
-	"history": {cmdHistory, 1},
-	"show":    {cmdShow, 1},
-	"info":    {cmdInfo, 1},
-	"health":  {cmdHealth, 1},
+	"run":      {cmdRun, exitFailed},
+	"history":  {cmdHistory, 1},
+	"show":     {cmdShow, 1},
+	"info":     {cmdInfo, 1},
+	"health":   {cmdHealth, 1},
+	"validate": {cmdValidate, 2},
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

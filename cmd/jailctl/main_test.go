@@ -19,7 +19,7 @@ func TestBadUsage(t *testing.T) {
 		want string // the sentence on stderr
 	}{
 		{"no command", nil, "jailctl: no command given"},
-		{"unknown command", []string{"frobnicate"}, `jailctl: unknown command "frobnicate": want one of [health history info run show]`},
+		{"unknown command", []string{"frobnicate"}, `jailctl: unknown command "frobnicate": want one of [health history info run show validate]`},
 		{"unknown global flag", []string{"--bogus"}, "jailctl: flag provided but not defined: -bogus"},
 		{"run without FILE", []string{"run"}, "jailctl run: want FILE, or - to read the code from standard input"},
 		{"unknown run flag", []string{"run", "--bogus", py}, "jailctl run: flag provided but not defined: -bogus"},

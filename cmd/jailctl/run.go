@@ -26,7 +26,7 @@ everything after it is passed to the script.`
 
 // runFlags are the flags of jailctl run.
 type runFlags struct {
-	lang                string
+	lang, profile       string
 	useStdin, asJSON    bool
 	verbose             bool
 	wall, cpu           time.Duration
@@ -38,6 +38,7 @@ type runFlags struct {
 
 func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.lang, "l", "", "`language`: python or node (default: from FILE's extension)")
+	fs.StringVar(&f.profile, "profile", "", "policy `profile` to run under (default: the one named like the language)")
 	fs.BoolVar(&f.useStdin, "stdin", false, "pass jailctl's standard input to the script")
 	fs.BoolVar(&f.asJSON, "json", false, "wait for the run and print its whole result as JSON instead of streaming")
 	fs.BoolVar(&f.verbose, "v", false, "print a one-line summary of the run to standard error")
@@ -87,6 +88,7 @@ func cmdRun(c *cli, args []string) (int, error) {
 	if f.asJSON {
 		res, err := cl.Run(c.ctx, req)
 		if err != nil {
+			printFindings(c.stderr, err)
 			return 0, err
 		}
 		if err := writeJSON(c.stdout, res); err != nil {
@@ -100,6 +102,7 @@ func cmdRun(c *cli, args []string) (int, error) {
 	out := &chunkWriter{stdout: c.stdout, stderr: c.stderr}
 	res, err := cl.RunStream(c.ctx, req, out.write)
 	if err != nil {
+		printFindings(c.stderr, err)
 		return 0, err
 	}
 	if err := out.rest(res); err != nil {
@@ -125,7 +128,7 @@ func (f *runFlags) request(ctx context.Context, file string, args []string, stdi
 	if err != nil {
 		return api.RunRequest{}, err
 	}
-	req := api.RunRequest{Language: lang, Args: args, Limits: limits}
+	req := api.RunRequest{Language: lang, Profile: f.profile, Args: args, Limits: limits}
 	if len(f.env) > 0 {
 		req.Env = f.env
 	}

@@ -40,8 +40,10 @@ func TestE2EVerdicts(t *testing.T) {
 		{"exit 3", api.RunRequest{Language: "python", Code: "raise SystemExit(3)"}, api.StatusExitNonzero,
 			func(r api.RunResult) string { return want(r.ExitCode == 3, "exit %d", r.ExitCode) }},
 		{"timeout", api.RunRequest{Language: "python", Code: "while True: pass", Limits: &api.Limits{WallMS: 500, CPUMS: 5000}},
-			api.StatusTimeout, func(r api.RunResult) string { return want(r.WallMS >= 500 && r.WallMS < 800, "wall %d", r.WallMS) }},
-		{"cpu limit", api.RunRequest{Language: "node", Code: "for(;;){}", Limits: &api.Limits{WallMS: 5000, CPUMS: 300}},
+			api.StatusTimeout, func(r api.RunResult) string {
+				return want(r.WallMS >= 500 && r.Signal == "SIGKILL", "wall %d signal %q", r.WallMS, r.Signal)
+			}},
+		{"cpu limit", api.RunRequest{Language: "node", Code: "for(;;){}", Limits: &api.Limits{WallMS: 30000, CPUMS: 300}},
 			api.StatusCPULimit, func(r api.RunResult) string { return want(r.CPUMS >= 300, "cpu %d", r.CPUMS) }},
 		{"oom", api.RunRequest{Language: "python", Code: "x = bytearray(1 << 30)", Limits: &api.Limits{MemoryBytes: 64 << 20}},
 			api.StatusOOM, func(r api.RunResult) string {
@@ -74,6 +76,11 @@ func TestE2EVerdicts(t *testing.T) {
 			}
 		})
 	}
+	// Every verdict's jail is gone: cgroups in every hierarchy, mounts, state.
+	t.Cleanup(func() {
+		d.stop(t, syscall.SIGTERM)
+		assertNothingLeft(t, state)
+	})
 }
 
 func want(ok bool, format string, args ...any) string {
@@ -85,7 +92,8 @@ func want(ok bool, format string, args ...any) string {
 
 func TestE2EStreamingOrder(t *testing.T) {
 	requireJails(t)
-	d := startDaemon(t, newState(t))
+	state := newState(t)
+	d := startDaemon(t, state)
 	resp, err := d.post(context.Background(), api.PathRuns+"?stream=1", api.RunRequest{Language: "python",
 		Code: "import sys, time\nprint('one', flush=True)\ntime.sleep(0.3)\nprint('two', file=sys.stderr, flush=True)\ntime.sleep(0.3)\nprint('three')"})
 	if err != nil {
@@ -120,6 +128,8 @@ func TestE2EStreamingOrder(t *testing.T) {
 	if gap := arrivals[1].Sub(arrivals[0]); gap < 200*time.Millisecond {
 		t.Errorf("second chunk came %v after the first: output was not streamed as it happened", gap)
 	}
+	d.stop(t, syscall.SIGTERM)
+	assertNothingLeft(t, state)
 }
 
 func TestE2EClientDisconnectKillsJail(t *testing.T) {
@@ -221,13 +231,9 @@ func TestE2ESIGKILLRestartReapsAndAborts(t *testing.T) {
 	if len(markedPIDs(marker)) == 0 {
 		t.Fatal("the jail died with the daemon; this test wants to see the reaper at work")
 	}
-	start := time.Now()
 	d2 := startDaemon(t, state) // a stale socket is in place: it must be replaced
 	if pids := markedPIDs(marker); len(pids) > 0 {
 		t.Errorf("jail processes %v survived the restart", pids)
-	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("restart with reaping took %v", took)
 	}
 	var list api.RunList
 	d2.get(t, api.PathRuns+"?status=aborted", &list)

@@ -42,14 +42,16 @@ const usage = `jaild — run untrusted Python and Node scripts in single-use jai
 Usage:
   jaild [serve] [flags]             run the daemon (the default command): --socket PATH,
                                     --state-dir DIR, --config FILE, --listen-tcp ADDR,
-                                    --max-concurrent N, --queue-size N, --pool-size N,
-                                    --log-level LEVEL
+                                    --cgroup-parent PATH, --max-concurrent N, --queue-size N,
+                                    --policy FILE, --pool-size N, --log-level LEVEL
   jaild run [flags] FILE|-          run one script in a jail in this process and print its output
   jaild rootfs build python|node    build a minimal read-only rootfs from Debian packages
   jaild rootfs import NAME SRC      import a directory or tarball as a rootfs (--language, --strip)
   jaild rootfs ls                   list stored root filesystems
   jaild rootfs verify REF           check a rootfs digest and run its interpreter in a jail
-  jaild reap                        remove jails left behind by a killed jaild
+  jaild reap [--cgroup-parent PATH]  remove jails left behind by a killed jaild
+  jaild policy check FILE           validate a policy file and print its effective profiles
+  jaild policy default              print the commented default policy
   jaild version                     print the version
 
 Every command takes --state-dir DIR (default /var/lib/jaild) and --log-level.
@@ -71,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"run":    cmdRun,
 		"rootfs": cmdRootfs,
 		"reap":   cmdReap,
+		"policy": cmdPolicy,
 		"version": func(context.Context, []string, io.Writer, io.Writer) (int, error) {
 			fmt.Fprintln(stdout, "jaild", version)
 			return 0, nil
@@ -156,6 +159,7 @@ func cmdReap(_ context.Context, args []string, stdout, stderr io.Writer) (int, e
 	var c common
 	fs := newFlagSet("reap", stderr)
 	c.register(fs)
+	cgroupParent := fs.String("cgroup-parent", "/jaild", "cgroup path the jails were created under (the daemon's --cgroup-parent)")
 	if err := parse(fs, args); err != nil {
 		return 0, err
 	}
@@ -163,10 +167,11 @@ func cmdReap(_ context.Context, args []string, stdout, stderr io.Writer) (int, e
 	if err != nil {
 		return 0, err
 	}
-	r, err := container.New(container.Config{StateDir: c.stateDir, Logger: log})
+	r, err := container.New(container.Config{StateDir: c.stateDir, CgroupParent: *cgroupParent, Logger: log})
 	if err != nil {
 		return 0, err
 	}
+	defer r.Close()
 	ids, err := r.Reap()
 	fmt.Fprintf(stdout, "reaped %d jail(s)\n", len(ids))
 	return 0, err

@@ -83,7 +83,11 @@ func startDaemon(t *testing.T, state string, extra ...string) *daemonProc {
 	t.Helper()
 	d := &daemonProc{state: state, socket: filepath.Join(state, "jaild.sock"), log: &bytes.Buffer{}}
 	args := append([]string{"serve", "--socket", d.socket, "--state-dir", state, "--log-level", "debug",
-		"--cgroup-parent", cgroupParent(state)}, extra...)
+		"--cgroup-parent", cgroupParent(state),
+		// Cold unless a test asks for the pool (a later flag wins): tests
+		// find jails by markers in argv, which a parked jail's
+		// /proc/PID/cmdline (the loader's) does not carry.
+		"--pool-size", "0"}, extra...)
 	d.cmd = exec.Command(os.Args[0], args...)
 	d.cmd.Env = append(os.Environ(), "JAILD_E2E_MAIN=1")
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log

@@ -17,7 +17,7 @@ func TestE2EWarmPool(t *testing.T) {
 	requireJails(t)
 	state := newState(t)
 	d := startDaemon(t, state, "--pool-size", "1")
-	waitPool(t, d, 2)
+	waitPool(t, d, 1)
 	for _, req := range []api.RunRequest{
 		{Language: "python", Code: "import os; print(os.environ['X'])", Env: map[string]string{"X": "py"}},
 		{Language: "node", Code: "console.log(process.env.X)", Env: map[string]string{"X": "js"}},
@@ -29,10 +29,12 @@ func TestE2EWarmPool(t *testing.T) {
 	}
 	var info api.Info
 	d.get(t, api.PathInfo, &info)
-	if info.Pool == nil || info.Pool.Hits != 2 || len(info.Pool.Keys) != 2 || info.Pool.Refills < 2 {
-		t.Fatalf("pool info %+v, want 2 hits over 2 keys", info.Pool)
+	// One key per policy profile. A profile with static checks runs its
+	// analyzer in a jail of the same key first, so a run may also miss.
+	if info.Pool == nil || info.Pool.Hits < 2 || len(info.Pool.Keys) < 2 {
+		t.Fatalf("pool info %+v, want ≥ 2 hits", info.Pool)
 	}
-	waitPool(t, d, 2)
+	waitPool(t, d, 1)
 	d.stop(t, syscall.SIGKILL)
 	if n := entries(filepath.Join(state, "jails")); n < 2 {
 		t.Fatalf("%d jails in the state dir after SIGKILL, want the 2 parked ones", n)
@@ -45,21 +47,26 @@ func TestE2EWarmPool(t *testing.T) {
 	assertNothingLeft(t, state)
 
 	d3 := startDaemon(t, state, "--pool-size", "2")
-	waitPool(t, d3, 4)
+	waitPool(t, d3, 2)
 	d3.stop(t, syscall.SIGTERM)
 	assertNothingLeft(t, state)
 }
 
+// waitPool waits until every key of the pool has n jails parked.
 func waitPool(t *testing.T, d *daemonProc, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		var info api.Info
 		d.get(t, api.PathInfo, &info)
-		if info.Pool != nil && info.Pool.Parked >= n {
+		full := info.Pool != nil && len(info.Pool.Keys) > 0
+		for _, k := range info.Pool.Keys {
+			full = full && k.Parked >= n
+		}
+		if full {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("pool %+v not at %d parked after 60 s", info.Pool, n)
+			t.Fatalf("pool %+v not at %d parked per key after 60 s", info.Pool, n)
 		}
 	}
 }

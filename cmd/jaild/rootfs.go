@@ -105,6 +105,7 @@ func probe(ctx context.Context, stateDir string, log *slog.Logger, img rootfs.Im
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	entry := policy.DefaultEntrypoint(lang)
 	argv, err := policy.Command(lang, img.Interpreter, entry, nil)
 	if err != nil {
@@ -115,7 +116,7 @@ func probe(ctx context.Context, stateDir string, log *slog.Logger, img rootfs.Im
 		Argv:   argv, Env: policy.BaseEnv(lang),
 		Files:   []jail.File{{Name: entry, Content: []byte(code)}},
 		Limits:  jail.DefaultLimits(),
-		Seccomp: policy.DefaultSeccomp(),
+		Seccomp: policy.SeccompFor(string(lang)),
 	})
 	if err != nil {
 		return err

@@ -26,6 +26,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	ref := fs.String("rootfs", "", "rootfs name or name@sha256:… (default: the language's name)")
 	useStdin := fs.Bool("stdin", false, "pass this process's standard input to the script")
 	asJSON := fs.Bool("json", false, "print the whole result as JSON instead of the script's output")
+	seccompFile := fs.String("seccomp", "", "OCI seccomp JSON filter (default: the language's built-in one); used unchecked, for deriving profiles")
 	l := jail.DefaultLimits()
 	fs.DurationVar(&l.Wall, "wall", l.Wall, "wall-clock limit")
 	fs.DurationVar(&l.CPUTime, "cpu-time", l.CPUTime, "CPU time limit")
@@ -78,10 +79,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	if err != nil {
 		return 0, err
 	}
+	filter := policy.SeccompFor(string(language))
+	if *seccompFile != "" {
+		if filter, err = policy.LoadSeccompFile(*seccompFile); err != nil {
+			return 0, err
+		}
+	}
 	r, err := container.New(container.Config{StateDir: c.stateDir, Logger: log})
 	if err != nil {
 		return 0, err
 	}
+	defer r.Close()
 	res, err := r.Run(ctx, jail.Spec{
 		Rootfs:  jail.Rootfs{Name: img.Name, Digest: img.Digest, Path: img.Path},
 		Argv:    argv,
@@ -89,7 +97,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 		Files:   []jail.File{{Name: entry, Content: code}},
 		Stdin:   stdin,
 		Limits:  l,
-		Seccomp: policy.DefaultSeccomp(),
+		Seccomp: filter,
 	})
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -101,6 +109,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 		fmt.Fprintf(stderr, "jaild: %s", res.Status)
 		if res.Signal != "" {
 			fmt.Fprintf(stderr, " (%s)", res.Signal)
+		}
+		if res.Syscall != "" {
+			fmt.Fprintf(stderr, " syscall=%s", res.Syscall)
 		}
 		fmt.Fprintf(stderr, " exit=%d wall=%v cpu=%v peak=%dKiB\n", res.ExitCode,
 			res.Wall.Round(time.Millisecond), res.CPU.Round(time.Millisecond), res.MemoryPeak>>10)
@@ -154,6 +165,7 @@ type runJSON struct {
 	Status        jail.Status `json:"status"`
 	ExitCode      int         `json:"exit_code"`
 	Signal        string      `json:"signal,omitempty"`
+	Syscall       string      `json:"syscall,omitempty"`
 	Stdout        string      `json:"stdout"`
 	Stderr        string      `json:"stderr"`
 	StdoutDropped int64       `json:"stdout_dropped_bytes"`
@@ -166,7 +178,7 @@ type runJSON struct {
 }
 
 func resultJSON(res jail.Result, img rootfs.Image) runJSON {
-	return runJSON{Status: res.Status, ExitCode: res.ExitCode, Signal: res.Signal,
+	return runJSON{Status: res.Status, ExitCode: res.ExitCode, Signal: res.Signal, Syscall: res.Syscall,
 		Stdout: string(res.Stdout), Stderr: string(res.Stderr),
 		StdoutDropped: res.StdoutDropped, StderrDropped: res.StderrDropped,
 		WallMS: res.Wall.Milliseconds(), CPUMS: res.CPU.Milliseconds(), MemoryPeak: res.MemoryPeak,

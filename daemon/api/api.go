@@ -9,6 +9,8 @@ const (
 	PathRun       = "/v1/runs/" // GET /v1/runs/{id}
 	PathInfo      = "/v1/info"
 	PathHealth    = "/healthz"
+	PathValidate  = "/v1/validate" // POST: static checks of code, nothing runs it
+	PathMetrics   = "/metrics"
 	// ContentNDJSON is the media type of a streamed run (?stream=1).
 	ContentNDJSON = "application/x-ndjson"
 	// Query parameters: POST /v1/runs?stream=1; GET /v1/runs?limit=&before=&status=&language=.
@@ -46,7 +48,10 @@ type Limits struct {
 // RunRequest is the body of POST /v1/runs. Exactly one of Code or Files is
 // given; with Files, Entrypoint names the file to run.
 type RunRequest struct {
-	Language   string `json:"language"` // "python" or "node"
+	Language string `json:"language"` // "python" or "node"; may be left out when Profile is given
+	// Profile names the operator policy's profile; "" picks the one named
+	// like the language when the caller may use it.
+	Profile    string `json:"profile,omitempty"`
 	Code       string `json:"code,omitempty"`
 	Files      []File `json:"files,omitempty"`
 	Entrypoint string `json:"entrypoint,omitempty"`
@@ -80,13 +85,17 @@ type Caller struct {
 }
 
 // RunResult is the outcome of one run, returned with 200 whatever the
-// script did. Output that is not valid UTF-8 is given in the *_base64
-// field instead of the plain one, never mangled.
+// script did. Output that is not valid UTF-8 is given exactly in the
+// *_base64 field alongside the plain one (which has U+FFFD replacements),
+// never mangled silently.
 type RunResult struct {
-	ID            string    `json:"id"`
-	Status        string    `json:"status"`
-	ExitCode      int       `json:"exit_code"`
-	Signal        string    `json:"signal,omitempty"`
+	ID       string `json:"id"`
+	Status   string `json:"status"`
+	ExitCode int    `json:"exit_code"`
+	Signal   string `json:"signal,omitempty"`
+	// Syscall is the syscall a seccomp kill (SIGSYS) was for, when the
+	// kernel logged it.
+	Syscall       string    `json:"syscall,omitempty"`
 	Stdout        string    `json:"stdout"`
 	Stderr        string    `json:"stderr"`
 	StdoutBase64  string    `json:"stdout_base64,omitempty"`
@@ -104,6 +113,41 @@ type RunResult struct {
 	Caller        *Caller   `json:"caller,omitempty"`
 	CodeSHA256    string    `json:"code_sha256,omitempty"`
 	Error         string    `json:"error,omitempty"` // why, for internal_error and aborted
+	// Profile and PolicyDigest ("sha256:…" of the policy file) say which
+	// operator rules the run was admitted under.
+	Profile      string `json:"profile,omitempty"`
+	PolicyDigest string `json:"policy_digest,omitempty"`
+	// Findings of the static checks when the profile's mode is "report".
+	Findings []Finding `json:"findings,omitempty"`
+}
+
+// Finding is one static-check result; Line and Column are 1-based (0 when
+// unknown).
+type Finding struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+// ValidateRequest is the body of POST /v1/validate: the code part of a
+// RunRequest.
+type ValidateRequest struct {
+	Language   string `json:"language"`
+	Profile    string `json:"profile,omitempty"`
+	Code       string `json:"code,omitempty"`
+	Files      []File `json:"files,omitempty"`
+	Entrypoint string `json:"entrypoint,omitempty"`
+}
+
+// ValidateResult is the answer of POST /v1/validate (200 whatever the
+// findings; a syntax error is a finding).
+type ValidateResult struct {
+	OK           bool      `json:"ok"`
+	Findings     []Finding `json:"findings"`
+	Profile      string    `json:"profile"`
+	PolicyDigest string    `json:"policy_digest"`
 }
 
 // StreamEvent is one line of a streamed run: first the run's ID alone (so
@@ -144,6 +188,10 @@ type Info struct {
 	QueueSize     int            `json:"queue_size"`
 	Running       int            `json:"running"`
 	Queued        int            `json:"queued"`
+	// PolicyDigest is the running policy's; Profiles are the ones this
+	// caller may use.
+	PolicyDigest string        `json:"policy_digest,omitempty"`
+	Profiles     []ProfileInfo `json:"profiles,omitempty"`
 	// Pool describes the warm pool; absent when the daemon runs cold only.
 	Pool *PoolInfo `json:"pool,omitempty"`
 }
@@ -176,6 +224,16 @@ type PoolKeyInfo struct {
 	JailBytes    int64   `json:"jail_bytes"` // mean cgroup memory of one parked jail
 }
 
+// ProfileInfo describes a policy profile granted to the caller.
+type ProfileInfo struct {
+	Name          string `json:"name"`
+	Language      string `json:"language"`
+	Rootfs        string `json:"rootfs"`     // as the policy names it
+	Validation    string `json:"validation"` // off, report or enforce
+	DefaultLimits Limits `json:"default_limits"`
+	MaxLimits     Limits `json:"max_limits"`
+}
+
 // Health is the body of GET /healthz (200 when Status is "ok", else 503).
 // A 503 body also carries the Error fields, like every non-2xx response.
 type Health struct {
@@ -190,6 +248,8 @@ type Health struct {
 type Error struct {
 	Message string `json:"error"`
 	Code    string `json:"code"`
+	// Findings come with 422 validation_failed.
+	Findings []Finding `json:"findings,omitempty"`
 }
 
 // Error codes.
@@ -199,6 +259,10 @@ const (
 	CodeLimitOutOfRange  = "limit_out_of_range" // 400
 	CodeBodyTooLarge     = "body_too_large"     // 413
 	CodeForbidden        = "forbidden"          // 403: caller not allowed
+	CodePolicyDenied     = "policy_denied"      // 403: the operator policy grants no such thing
+	CodeEnvNotAllowed    = "env_not_allowed"    // 400: env name not allowed by the profile
+	CodeValidationFailed = "validation_failed"  // 422: static checks found something (enforce mode)
+	CodeQuotaExceeded    = "quota_exceeded"     // 429: the caller's max_concurrent runs are in flight
 	CodeNotFound         = "not_found"          // 404
 	CodeMethodNotAllowed = "method_not_allowed" // 405
 	CodeQueueFull        = "queue_full"         // 429, with Retry-After

@@ -29,6 +29,26 @@ type Error struct {
 	RetryAfter time.Duration // from Retry-After (429, 503); 0 when absent
 }
 
+// ValidationError is a 422 validation_failed: the profile's static checks
+// refused the code before any jail ran it. errors.As finds it; it also
+// unwraps to the *Error.
+type ValidationError struct {
+	Err      *Error
+	Findings []api.Finding
+}
+
+func (e *ValidationError) Error() string { return e.Err.Error() }
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+// Findings returns the static-check findings carried by err (422), or nil.
+func Findings(err error) []api.Finding {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return ve.Findings
+	}
+	return nil
+}
+
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Message)
@@ -64,6 +84,20 @@ func IsForbidden(err error) bool {
 	return ok && (e.StatusCode == http.StatusForbidden || e.Code == api.CodeForbidden)
 }
 
+// IsPolicyDenied reports whether the operator policy refused the request
+// (403 policy_denied): the caller may not use that profile, or at all.
+func IsPolicyDenied(err error) bool {
+	e, ok := asError(err)
+	return ok && e.Code == api.CodePolicyDenied
+}
+
+// IsValidationFailed reports whether the profile's static checks refused
+// the code (422 validation_failed); the findings are in err's Findings.
+func IsValidationFailed(err error) bool {
+	e, ok := asError(err)
+	return ok && (e.Code == api.CodeValidationFailed || e.StatusCode == http.StatusUnprocessableEntity)
+}
+
 // IsInvalid reports whether err is the daemon rejecting the request itself
 // (400, 413, 415, 422): retrying it unchanged cannot succeed.
 func IsInvalid(err error) bool {
@@ -77,7 +111,8 @@ func IsInvalid(err error) bool {
 		return true
 	}
 	switch e.Code {
-	case api.CodeInvalidRequest, api.CodeUnknownLanguage, api.CodeLimitOutOfRange, api.CodeBodyTooLarge:
+	case api.CodeInvalidRequest, api.CodeUnknownLanguage, api.CodeLimitOutOfRange, api.CodeBodyTooLarge,
+		api.CodeEnvNotAllowed, api.CodeValidationFailed:
 		return true
 	}
 	return false
@@ -96,10 +131,16 @@ func asError(err error) (*Error, bool) {
 	return e, ok
 }
 
-// responseError reads a non-2xx response into an *Error.
-func responseError(res *http.Response) *Error {
+// responseError reads a non-2xx response into an *Error, or a
+// *ValidationError around it for 422 with findings.
+func responseError(res *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBytes))
-	return bodyError(res, b)
+	e := bodyError(res, b)
+	var ae api.Error
+	if e.Code == api.CodeValidationFailed && json.Unmarshal(b, &ae) == nil && len(ae.Findings) > 0 {
+		return &ValidationError{Err: e, Findings: ae.Findings}
+	}
+	return e
 }
 
 func bodyError(res *http.Response, body []byte) *Error {

@@ -102,8 +102,9 @@ func TestCancelKillsJail(t *testing.T) {
 	if err == nil || res.Status != jail.StatusInternalError || !strings.Contains(res.Error, "cancelled") {
 		t.Fatalf("Run = %s, %v (error %q), want internal_error with a cancelled error", res.Status, err, res.Error)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("cancelled run took %v, want well under 2s", d)
+	// A hang guard, not a benchmark: the jail sleeps 60 s if never killed.
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("cancelled run took %v: the cancel did not kill the jail", d)
 	}
 }
 

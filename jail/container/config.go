@@ -142,8 +142,14 @@ func configureCgroup(cfg *configs.Config, p jailParams) error {
 		Devices:   rules,
 	}
 	// Swap counts against the same limit, so a jail cannot spill into swap.
-	if p.mode.swap {
+	// A v1 host without swap accounting (no memory.memsw.*) cannot count
+	// it, so the jail's cgroup must not swap at all: swappiness 0. (v2
+	// without swap accounting has no such knob; Info reports it.)
+	switch {
+	case p.mode.swap:
 		r.MemorySwap = l.Memory
+	case !p.mode.v2:
+		r.MemorySwappiness = ptr(uint64(0))
 	}
 	cfg.Cgroups = &cgroups.Cgroup{Path: p.cgroup, Resources: r}
 	return nil

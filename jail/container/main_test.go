@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jaild/jaild/jail"
 	"github.com/jaild/jaild/policy"
@@ -32,14 +34,29 @@ var (
 func TestMain(m *testing.M) {
 	// libcontainer re-executes this test binary as "init" inside each jail.
 	Init()
+	if os.Getenv(newAsNobodyEnv) != "" {
+		os.Exit(newAsNobody())
+	}
+	if os.Getenv(uidChildEnv) != "" {
+		os.Exit(uidChild()) // TestUIDBlocksAcrossProcesses's other process
+	}
 	code := m.Run()
 	if runner != nil {
 		if leaks := leftovers(); len(leaks) > 0 {
 			fmt.Fprintf(os.Stderr, "FAIL: jails left behind after the suite:\n  %s\n", strings.Join(leaks, "\n  "))
 			code = 1
 		}
+		_ = runner.Close()
 		_ = removeCgroup(suiteCgroup)
 		_ = os.RemoveAll(suiteState)
+		// Every cgroup parent this binary made (the suite's and those of
+		// tests with a Runner of their own) must be gone from every hierarchy.
+		v1, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/*/jaild-test-%d*", os.Getpid()))
+		v2, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/jaild-test-%d*", os.Getpid()))
+		if left := append(v1, v2...); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: cgroups left behind after the suite:\n  %s\n", strings.Join(left, "\n  "))
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
@@ -65,11 +82,7 @@ func testRunner(t *testing.T) *Runner {
 	runnerOnce.Do(func() {
 		suiteState, runnerErr = os.MkdirTemp("", "jaild-test-state-")
 		if runnerErr == nil {
-			// A uid range of this test process's own: other jaild test
-			// suites and daemons on the host use the default range, and the
-			// process audit must see only this suite's jails.
-			base := uint32(3000000000) + uint32(os.Getpid()%1000)*65536
-			runner, runnerErr = New(Config{StateDir: suiteState, CgroupParent: suiteCgroup, UIDBase: base, UIDCount: 65536})
+			runner, runnerErr = New(Config{StateDir: suiteState, CgroupParent: suiteCgroup})
 		}
 	})
 	if runnerErr != nil {
@@ -107,12 +120,16 @@ func script(t *testing.T, lang jail.Language, code string) jail.Spec {
 	if err != nil {
 		t.Fatal(err)
 	}
+	limits := jail.DefaultLimits()
+	// Generous budgets, so a loaded shared host cannot turn a functional
+	// test into a timeout; the limit tests set their own.
+	limits.Wall, limits.CPUTime = 30*time.Second, 30*time.Second
 	return jail.Spec{
 		Rootfs:  jail.Rootfs{Name: img.Name, Digest: img.Digest, Path: img.Path},
 		Argv:    argv,
 		Env:     policy.BaseEnv(lang),
 		Files:   []jail.File{{Name: entry, Content: []byte(code)}},
-		Limits:  jail.DefaultLimits(),
+		Limits:  limits,
 		Seccomp: policy.DefaultSeccomp(),
 	}
 }
@@ -143,13 +160,17 @@ func clip(b []byte) string {
 	return string(b)
 }
 
-// leftovers lists everything of this suite's jails still on the host:
-// cgroups in any hierarchy, mounts, libcontainer state, tmpfs dirs and
-// processes running as a jail uid.
-func leftovers() []string {
+// leftovers lists everything of this suite's jails still on the host.
+func leftovers() []string { return leftoversOf(runner, suiteState, suiteCgroup) }
+
+// leftoversOf lists everything of r's jails still on the host: cgroups
+// under cgroup in any hierarchy, mounts under state, libcontainer state and
+// tmpfs dirs, processes running as a uid of r's blocks, and host uids r
+// still counts as in use.
+func leftoversOf(r *Runner, state, cgroup string) []string {
 	var out []string
-	cgDirs, _ := filepath.Glob("/sys/fs/cgroup/*" + suiteCgroup + "/*")
-	if v2, _ := filepath.Glob("/sys/fs/cgroup" + suiteCgroup + "/*"); len(v2) > 0 {
+	cgDirs, _ := filepath.Glob("/sys/fs/cgroup/*" + cgroup + "/*")
+	if v2, _ := filepath.Glob("/sys/fs/cgroup" + cgroup + "/*"); len(v2) > 0 {
 		cgDirs = append(cgDirs, v2...)
 	}
 	for _, d := range cgDirs {
@@ -158,26 +179,38 @@ func leftovers() []string {
 		}
 	}
 	for _, sub := range []string{"jails", "work"} {
-		entries, _ := os.ReadDir(filepath.Join(suiteState, sub))
+		entries, _ := os.ReadDir(filepath.Join(state, sub))
 		for _, e := range entries {
-			out = append(out, "state "+filepath.Join(suiteState, sub, e.Name()))
+			out = append(out, "state "+filepath.Join(state, sub, e.Name()))
 		}
 	}
 	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
-			if suiteState != "" && strings.Contains(line, suiteState) {
+			if state != "" && strings.Contains(line, state) {
 				out = append(out, "mount "+line)
 			}
 		}
 	}
-	for _, p := range jailProcesses(runner.cfg.UIDBase, runner.cfg.UIDCount) {
+	for _, p := range jailProcesses(r.uids.ranges()) {
 		out = append(out, "process "+p)
+	}
+	r.ids.mu.Lock()
+	for id := range r.ids.used {
+		out = append(out, fmt.Sprintf("host uid %d still allocated", id))
+	}
+	r.ids.mu.Unlock()
+	live := 0
+	r.live.Range(func(any, any) bool { live++; return true })
+	if live > 0 {
+		out = append(out, fmt.Sprintf("%d jails still registered live", live))
 	}
 	return out
 }
 
-// jailProcesses lists host processes whose real uid is in the jail range.
-func jailProcesses(base, count uint32) []string {
+// jailProcesses lists host processes whose real uid is in one of ranges
+// ([lo, hi) pairs: the uid blocks this suite's runner holds; other
+// processes' jails run in other blocks).
+func jailProcesses(ranges [][2]uint32) []string {
 	var out []string
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -185,12 +218,29 @@ func jailProcesses(base, count uint32) []string {
 			continue
 		}
 		uid, ok := procUID(e.Name())
-		if ok && uid >= base && uid < base+count {
+		if ok && slices.ContainsFunc(ranges, func(r [2]uint32) bool { return uid >= r[0] && uid < r[1] }) {
+			if neighbourJail(e.Name()) {
+				continue
+			}
 			comm, _ := os.ReadFile("/proc/" + e.Name() + "/comm")
 			out = append(out, fmt.Sprintf("pid %s uid %d %s", e.Name(), uid, strings.TrimSpace(string(comm))))
 		}
 	}
 	return out
+}
+
+// neighbourJail reports a process that sits in another live jaild's
+// cgroups (another test binary or daemon on this host). Jaild builds that
+// predate host-wide uid blocks use uids from the start of the range without
+// a lock, so on a shared machine their jails can show up in ours; a leak of
+// this suite's either stays in its cgroups or escaped them altogether.
+func neighbourJail(pid string) bool {
+	b, err := os.ReadFile("/proc/" + pid + "/cgroup")
+	if err != nil {
+		return false
+	}
+	own := fmt.Sprintf("/jaild-test-%d", os.Getpid())
+	return !strings.Contains(string(b), own) && strings.Contains(string(b), "/jaild")
 }
 
 func procUID(pid string) (uint32, bool) {

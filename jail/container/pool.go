@@ -98,20 +98,36 @@ func NewPool(r *Runner, cfg PoolConfig) (*Pool, error) {
 		stop: make(chan struct{}), done: make(chan struct{})}
 	p.st.BudgetBytes = cfg.MemoryBudget
 	for _, t := range cfg.Templates {
-		prog, ok := splitProgram(t.Spec.Argv)
-		if !ok {
-			return nil, fmt.Errorf("pool template for %s: argv is not interpreter, options, script", t.Language)
+		if err := p.Add(t); err != nil {
+			return nil, err
 		}
-		if _, err := loaderArgv(t.Language, prog); err != nil {
-			return nil, fmt.Errorf("pool template: %w", err)
-		}
-		k := jail.NewPoolKey(t.Language, &t.Spec, prog.flags)
-		p.keys[k] = &poolKey{lang: t.Language, tmpl: t.Spec, prog: prog, target: cfg.Size,
-			stats: jail.PoolKeyStats{Language: t.Language, Rootfs: t.Spec.Rootfs.Digest}}
 	}
 	go p.refillLoop()
 	p.kick()
 	return p, nil
+}
+
+// Add starts keeping parked jails for t's key (a no-op if it has one).
+func (p *Pool) Add(t PoolTemplate) error {
+	prog, ok := splitProgram(t.Spec.Argv)
+	if !ok {
+		return fmt.Errorf("pool template for %s: argv is not interpreter, options, script", t.Language)
+	}
+	if _, err := loaderArgv(t.Language, prog); err != nil {
+		return fmt.Errorf("pool template: %w", err)
+	}
+	if t.Spec.Seccomp == nil {
+		return fmt.Errorf("pool template for %s: no seccomp filter", t.Language)
+	}
+	k := jail.NewPoolKey(t.Language, &t.Spec, prog.flags)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.keys[k]; !ok {
+		p.keys[k] = &poolKey{lang: t.Language, tmpl: t.Spec, prog: prog, target: p.cfg.Size,
+			stats: jail.PoolKeyStats{Language: t.Language, Rootfs: t.Spec.Rootfs.Digest}}
+	}
+	p.kick()
+	return nil
 }
 
 func (p *Pool) kick() {

@@ -18,8 +18,10 @@ import (
 // jails keep running when the daemon is SIGKILLed (ParentDeathSignal does
 // not reach them reliably: it is reset by setuid and only fires for the
 // thread that forked). It kills their processes, removes their cgroups in
-// every hierarchy, libcontainer state and tmpfs. Call it before the first
-// Run; it returns the ids it reaped.
+// every hierarchy, libcontainer state and tmpfs. It leaves alone this
+// Runner's own jails and those whose host uid block another live process
+// holds (a daemon or `jaild run` sharing the state dir). Call it before
+// the first Run; it returns the ids it reaped.
 func (r *Runner) Reap() ([]string, error) {
 	seen := map[string]bool{}
 	var errs []error
@@ -34,6 +36,13 @@ func (r *Runner) Reap() ([]string, error) {
 	}
 	var reaped []string
 	for id := range seen {
+		if _, mine := r.live.Load(id); mine {
+			continue
+		}
+		if uid, ok := idHostUID(id); ok && r.uids.heldElsewhere(uid) {
+			r.log.Debug("jail belongs to a live process: not reaped", "jail_id", id)
+			continue
+		}
 		if err := r.reapOne(id); err != nil {
 			errs = append(errs, fmt.Errorf("reap jail %s: %w", id, err))
 			continue

@@ -28,6 +28,7 @@ type run struct {
 	cg      cgroupFiles
 	started time.Time
 	undo    []func() error
+	failed  bool // an undo step failed: the host uid must not be reused
 
 	// Set for parked jails (warm.go): the process was started ahead, its
 	// exit is watched from then on, and the cgroup counters at hand-over
@@ -44,7 +45,10 @@ func (j *run) push(f func() error) { j.undo = append(j.undo, f) }
 func (j *run) teardown() error {
 	var errs []error
 	for i := len(j.undo) - 1; i >= 0; i-- {
-		errs = append(errs, j.undo[i]())
+		if err := j.undo[i](); err != nil {
+			j.failed = true
+			errs = append(errs, err)
+		}
 	}
 	j.undo = nil
 	return errors.Join(errs...)
@@ -199,6 +203,9 @@ loop:
 	res.CPU, res.MemoryPeak = u.cpu, u.peak
 	_ = j.ct.Signal(unix.SIGKILL) // nothing may outlive the main process
 	res.Status, res.ExitCode, res.Signal = verdict(ex.ps, reason, u.oomKills, u.cpu >= l.CPUTime)
+	if res.Status == jail.StatusSignaled && res.Signal == "SIGSYS" && ex.ps != nil {
+		res.Syscall = seccompSyscall(ex.ps.Pid())
+	}
 	j.collectOutput(&res)
 	switch {
 	case reason == killCancel:

@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -28,8 +31,15 @@ type Config struct {
 	CgroupParent string
 	// UIDBase and UIDCount give the host uid/gid range jail root is mapped
 	// into, one id per concurrent jail. Defaults 2000000000 and 65536,
-	// far above any uid a distribution or systemd hands out.
+	// far above any uid a distribution or systemd hands out. The range is
+	// shared by every jaild process on the host: each Runner claims blocks
+	// of 1024 ids from it (see uidblock.go), so both must be multiples of
+	// 1024.
 	UIDBase, UIDCount uint32
+	// UIDLockDir holds one lock file per uid block; it must be the same
+	// host-wide directory for every process that uses the range. Default
+	// DefaultUIDLockDir.
+	UIDLockDir string
 	// Logger receives one debug line per jail built and torn down.
 	Logger *slog.Logger
 	// NoCgroupWarmer turns off keeping cgroup v1 attaches fast between
@@ -47,7 +57,9 @@ type Info struct {
 // Runner is the libcontainer jail.Runner. It is safe for concurrent use.
 type Runner struct {
 	cfg   Config
+	uids  *uidPool
 	ids   *idAllocator
+	live  sync.Map // jail id → struct{}: jails of this Runner, never reaped by it
 	mode  cgroupMode
 	log   *slog.Logger
 	jails string        // libcontainer state root
@@ -66,6 +78,9 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.UIDBase == 0 {
 		cfg.UIDBase, cfg.UIDCount = 2000000000, 65536
 	}
+	if cfg.UIDLockDir == "" {
+		cfg.UIDLockDir = DefaultUIDLockDir
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -81,21 +96,43 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", jail.ErrUnavailable, err)
 	}
-	ids, err := newIDAllocator(cfg.UIDBase, cfg.UIDCount)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", jail.ErrUnavailable, err)
-	}
-	r := &Runner{cfg: cfg, ids: ids, mode: mode, log: cfg.Logger,
-		jails: filepath.Join(cfg.StateDir, "jails"), work: filepath.Join(cfg.StateDir, "work")}
-	if !mode.v2 && !cfg.NoCgroupWarmer {
-		r.warm = &cgroupWarmer{}
-	}
-	for _, d := range []string{cfg.StateDir, r.jails, r.work} {
+	for _, d := range []string{cfg.StateDir, filepath.Join(cfg.StateDir, "jails"), filepath.Join(cfg.StateDir, "work")} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return nil, fmt.Errorf("%w: create %s: %w", jail.ErrUnavailable, d, err)
 		}
 	}
+	// The lock dir's parent is /run/jaild, which is also the socket's
+	// directory: when creating it, make it 0755 whatever the umask.
+	if parent := filepath.Dir(cfg.UIDLockDir); !exists(parent) {
+		if err := os.MkdirAll(parent, 0o755); err != nil {
+			return nil, fmt.Errorf("%w: create %s: %w", jail.ErrUnavailable, parent, err)
+		}
+		if err := os.Chmod(parent, 0o755); err != nil {
+			return nil, fmt.Errorf("%w: chmod %s: %w", jail.ErrUnavailable, parent, err)
+		}
+	}
+	uids, err := newUIDPool(cfg.UIDLockDir, cfg.UIDBase, cfg.UIDCount, "/proc")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", jail.ErrUnavailable, err)
+	}
+	ids, err := newGrowingAllocator(uids.claim)
+	if err != nil {
+		uids.close()
+		return nil, fmt.Errorf("%w: %w", jail.ErrUnavailable, err)
+	}
+	r := &Runner{cfg: cfg, uids: uids, ids: ids, mode: mode, log: cfg.Logger,
+		jails: filepath.Join(cfg.StateDir, "jails"), work: filepath.Join(cfg.StateDir, "work")}
+	if !mode.v2 && !cfg.NoCgroupWarmer {
+		r.warm = &cgroupWarmer{}
+	}
 	return r, nil
+}
+
+// Close gives this Runner's host uid blocks back to the host. Call it once
+// every Run has returned; the process exiting has the same effect.
+func (r *Runner) Close() error {
+	r.uids.close()
+	return nil
 }
 
 // Info reports the host's cgroup layout and seccomp support.
@@ -143,10 +180,24 @@ func (r *Runner) finish(ctx context.Context, j *run) (jail.Result, error) {
 	return out, nil
 }
 
-func newID() string {
+// newID names a jail after its host uid and 8 random bytes; Reap reads the
+// uid back to tell a live Runner's jails from a dead one's.
+func newID(hostID uint32) string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return "j" + hex.EncodeToString(b)
+	return fmt.Sprintf("j%d-%s", hostID, hex.EncodeToString(b))
+}
+
+// idHostUID reads the host uid back out of a jail id; false for ids of
+// the older "j<hex>" form.
+func idHostUID(id string) (uint32, bool) {
+	rest, ok := strings.CutPrefix(id, "j")
+	num, _, ok2 := strings.Cut(rest, "-")
+	if !ok || !ok2 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(num, 10, 32)
+	return uint32(n), err == nil
 }
 
 // cgroupPath is where jail id's cgroup lives in every hierarchy.
@@ -156,11 +207,15 @@ func (r *Runner) cgroupPath(id string) string {
 
 // start builds a jail for spec and starts its process with launch.
 func (r *Runner) start(spec *jail.Spec, launch func(*run) error) (*run, error) {
-	j := &run{id: newID(), spec: spec, runner: r}
-	j.phases.mark("begin")
 	if r.warm != nil {
 		r.warm.touch()
 	}
+	hostID, err := r.ids.get()
+	if err != nil {
+		return nil, err
+	}
+	j := &run{id: newID(hostID), spec: spec, runner: r, hostID: hostID}
+	j.phases.mark("begin")
 	ok := false
 	defer func() {
 		if !ok {
@@ -169,12 +224,16 @@ func (r *Runner) start(spec *jail.Spec, launch func(*run) error) (*run, error) {
 			}
 		}
 	}()
-	hostID, err := r.ids.get()
-	if err != nil {
-		return nil, err
-	}
-	j.push(func() error { r.ids.put(hostID); return nil })
-	j.hostID = hostID
+	j.push(func() error {
+		// A jail that could not be torn down may still run as hostID:
+		// keep the id out of use for the rest of this Runner's life.
+		if !j.failed {
+			r.ids.put(hostID)
+		}
+		return nil
+	})
+	r.live.Store(j.id, struct{}{})
+	j.push(func() error { r.live.Delete(j.id); return nil })
 
 	workDir := filepath.Join(r.work, j.id)
 	j.workDir = workDir
@@ -208,4 +267,9 @@ func (r *Runner) start(spec *jail.Spec, launch func(*run) error) (*run, error) {
 // tenth of the budget, between 5 and 50 ms.
 func cpuPoll(budget time.Duration) time.Duration {
 	return min(max(budget/10, 5*time.Millisecond), 50*time.Millisecond)
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
 }

@@ -2,11 +2,14 @@ package container
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -183,6 +186,14 @@ func TestBuildConfigIsolation(t *testing.T) {
 			t.Errorf("%s: not set", c.name)
 		}
 	}
+	noSwapAccounting, err := buildConfig(jailParams{id: "j1", spec: spec, hostID: 2000000007, workDir: "/s/work/j1",
+		cgroup: "/jaild/j1", mode: cgroupMode{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := noSwapAccounting.Cgroups.Resources; r.MemorySwap != 0 || r.MemorySwappiness == nil || *r.MemorySwappiness != 0 {
+		t.Errorf("v1 without swap accounting: memsw %d swappiness %v, want no memsw and swappiness 0", r.MemorySwap, r.MemorySwappiness)
+	}
 	for _, m := range cfg.Mounts {
 		if m.Destination == "/sys" {
 			t.Error("/sys is mounted")
@@ -212,11 +223,36 @@ func TestCPUPoll(t *testing.T) {
 }
 
 func TestNewNeedsRoot(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("SKIP: checks the refusal a non-root user gets; running as root")
+	if os.Geteuid() != 0 {
+		_, err := New(Config{StateDir: t.TempDir()})
+		if err == nil || !strings.Contains(err.Error(), "root") {
+			t.Errorf("New as non-root = %v, want an error naming root", err)
+		}
+		return
 	}
-	_, err := New(Config{StateDir: t.TempDir()})
-	if err == nil || !strings.Contains(err.Error(), "root") {
-		t.Errorf("New as non-root = %v, want an error naming root", err)
+	// As root (CI): ask a copy of this binary that drops to uid 65534.
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), newAsNobodyEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "needs root") || !strings.Contains(string(out), "unavailable") {
+		t.Errorf("New as uid 65534 = %q (%v), want jail.ErrUnavailable naming root", out, err)
 	}
+}
+
+const newAsNobodyEnv = "JAILD_TEST_NEW_AS_NOBODY"
+
+// newAsNobody is TestNewNeedsRoot's other process: it drops to uid 65534
+// (itself: the test binary's directory may be closed to that uid) and
+// prints what New says.
+func newAsNobody() int {
+	if err := errors.Join(syscall.Setgroups(nil), syscall.Setgid(65534), syscall.Setuid(65534)); err != nil {
+		fmt.Println("drop privileges:", err)
+		return 1
+	}
+	_, err := New(Config{StateDir: os.TempDir() + "/jaild-test-never-created"})
+	if !errors.Is(err, jail.ErrUnavailable) {
+		fmt.Println("not ErrUnavailable:", err)
+	}
+	fmt.Println(err)
+	return 0
 }
