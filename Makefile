@@ -22,7 +22,7 @@ UNITDIR     ?= /etc/systemd/system
 CONFDIR     ?= /etc/jaild
 export CGO_ENABLED := 1
 
-.PHONY: help deps deps-systemd build rootfs rootfs-test serve test test-unit test-systemd test-vm test-escape soak fuzz lint run install clean seccomp-profiles
+.PHONY: help deps deps-systemd build rootfs rootfs-test serve test test-unit test-systemd test-vm test-escape soak fuzz lint run install clean seccomp-profiles bench
 
 help: ## show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -112,6 +112,11 @@ install: build ## install binaries, units and a default config (PREFIX, DESTDIR;
 
 serve: build ## run the daemon in the foreground on /run/jaild/jaild.sock (root; needs `make rootfs`)
 	$(BIN)/jaild serve --state-dir $(STATE_DIR)
+
+# BENCH_FLAGS e.g. "-json" or "-n 300"; numbers are only meaningful on an idle machine.
+bench: build rootfs-test ## bare interpreter vs jaild cold vs warm, p50/p99, runs/s, RSS (root)
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/jaild-bench ./cmd/jaild-bench
+	$(BIN)/jaild-bench -jaild $(BIN)/jaild -rootfs $(TEST_STATE_DIR)/rootfs $(BENCH_FLAGS)
 
 run: build ## run examples/hello.py in a jail without the daemon (root; needs `make rootfs`)
 	$(BIN)/jaild run --state-dir $(STATE_DIR) examples/hello.py

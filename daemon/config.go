@@ -54,6 +54,22 @@ type Config struct {
 	// Policy is the operator policy file (see policy/default.toml); when
 	// it does not exist (or is "") the embedded default policy is used.
 	Policy string `toml:"policy"`
+	// Pool configures the warm pool of pre-built jails.
+	Pool PoolConfig `toml:"pool"`
+}
+
+// PoolConfig sizes the warm pool: jails built ahead, interpreter started,
+// one run each. One key per language with the default limits.
+type PoolConfig struct {
+	// Size is how many jails each key keeps parked at least; 0 disables
+	// the pool.
+	Size int `toml:"size"`
+	// MaxSize bounds a key's size as it grows with demand.
+	MaxSize int `toml:"max_size"`
+	// MemoryBudget caps the memory of all parked jails together, in bytes.
+	MemoryBudget int64 `toml:"memory_budget_bytes"`
+	// Builders is how many parked jails may be built at once.
+	Builders int `toml:"builders"`
 }
 
 // HistoryConfig configures retention of the run history.
@@ -98,6 +114,7 @@ func Default() Config {
 			OutputBytes: 16 << 20, TmpBytes: 512 << 20},
 		History: HistoryConfig{MaxAge: Duration{30 * 24 * time.Hour}, MaxRows: 100000, OutputBytes: 64 << 10},
 		Policy:  "/etc/jaild/policy.toml",
+		Pool:    PoolConfig{Size: 2, MaxSize: 4, MemoryBudget: 512 << 20, Builders: 2},
 	}
 }
 
@@ -142,6 +159,8 @@ func (c *Config) Validate() error {
 	check(c.CPUs >= 0.01 && c.CPUs <= 1024, "cpus %g must be between 0.01 and 1024", c.CPUs)
 	check(c.History.MaxRows >= 0 && c.History.OutputBytes >= 0, "history max_rows and output_bytes must not be negative")
 	check(c.Policy == "" || filepath.IsAbs(c.Policy), "policy %q must be an absolute path", c.Policy)
+	check(c.Pool.Size >= 0 && c.Pool.Size <= 256 && c.Pool.MaxSize <= 1024, "pool size %d / max_size %d out of range", c.Pool.Size, c.Pool.MaxSize)
+	check(c.Pool.MemoryBudget >= 0 && c.Pool.Builders >= 0 && c.Pool.Builders <= 64, "pool memory_budget_bytes and builders must not be negative (builders ≤ 64)")
 	if c.ListenTCP != "" {
 		errs = append(errs, checkLoopback(c.ListenTCP))
 	}

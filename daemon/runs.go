@@ -254,6 +254,9 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	info.PolicyDigest, info.Profiles = s.grantedProfiles(r)
+	if ps, ok := s.runner.(poolStatser); ok {
+		info.Pool = poolInfo(ps.Stats())
+	}
 	writeJSON(w, http.StatusOK, info)
 }
 

@@ -43,7 +43,7 @@ Usage:
   jaild [serve] [flags]             run the daemon (the default command): --socket PATH,
                                     --state-dir DIR, --config FILE, --listen-tcp ADDR,
                                     --cgroup-parent PATH, --max-concurrent N, --queue-size N,
-                                    --policy FILE, --log-level LEVEL
+                                    --policy FILE, --pool-size N, --log-level LEVEL
   jaild run [flags] FILE|-          run one script in a jail in this process and print its output
   jaild rootfs build python|node    build a minimal read-only rootfs from Debian packages
   jaild rootfs import NAME SRC      import a directory or tarball as a rootfs (--language, --strip)

@@ -98,7 +98,11 @@ func startDaemonWant(t *testing.T, state string, health int, extra ...string) *d
 		}
 	}
 	args := append([]string{"serve", "--socket", d.socket, "--state-dir", state, "--log-level", "debug",
-		"--cgroup-parent", cgroupParent(state)}, extra...)
+		"--cgroup-parent", cgroupParent(state),
+		// Cold unless a test asks for the pool (a later flag wins): tests
+		// find jails by markers in argv, which a parked jail's
+		// /proc/PID/cmdline (the loader's) does not carry.
+		"--pool-size", "0"}, extra...)
 	d.cmd = exec.Command(os.Args[0], args...)
 	d.cmd.Env = append(os.Environ(), "JAILD_E2E_MAIN=1")
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
@@ -110,8 +114,17 @@ func startDaemonWant(t *testing.T, state string, health int, extra ...string) *d
 	}}}
 	t.Cleanup(func() {
 		if d.cmd.ProcessState == nil {
-			_ = d.cmd.Process.Kill()
-			_, _ = d.cmd.Process.Wait()
+			// SIGTERM, so the daemon destroys its parked jails (a
+			// SIGKILL would leave them, with their mounts, for a reaper).
+			_ = d.cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { _, _ = d.cmd.Process.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				_ = d.cmd.Process.Kill()
+				<-done
+			}
 		}
 		if t.Failed() {
 			t.Logf("daemon log:\n%s", d.log.String())

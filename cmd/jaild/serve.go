@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/jaild/jaild/daemon"
+	"github.com/jaild/jaild/jail"
 	"github.com/jaild/jaild/jail/container"
 	"github.com/jaild/jaild/rootfs"
 	"github.com/jaild/jaild/systemd"
@@ -32,6 +33,8 @@ type serveFlags struct {
 	queue        *int
 	logLevel     *string
 	policyPath   *string
+	warmer       *bool
+	poolSize     *int
 }
 
 func newServeFlags(stderr io.Writer) *serveFlags {
@@ -47,6 +50,8 @@ func newServeFlags(stderr io.Writer) *serveFlags {
 		queue:        fs.Int("queue-size", cfg.QueueSize, "requests waiting for a slot before 429"),
 		logLevel:     fs.String("log-level", "info", "log level: debug, info, warn, error"),
 		policyPath:   fs.String("policy", cfg.Policy, "operator policy file (absent: the built-in default; re-read on SIGHUP)"),
+		warmer:       fs.Bool("cgroup-warmer", true, "keep cgroup v1 attaches fast between jail starts (off only to measure)"),
+		poolSize:     fs.Int("pool-size", cfg.Pool.Size, "warm jails kept parked per profile (0: every run cold)"),
 	}
 }
 
@@ -75,6 +80,8 @@ func (f *serveFlags) load() (daemon.Config, error) {
 			cfg.QueueSize = *f.queue
 		case "policy":
 			cfg.Policy = *f.policyPath
+		case "pool-size":
+			cfg.Pool.Size = *f.poolSize
 		}
 	})
 	return cfg, cfg.Validate()
@@ -110,7 +117,8 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 		return 0, err
 	}
 	defer unlock()
-	runner, err := container.New(container.Config{StateDir: cfg.StateDir, CgroupParent: cfg.CgroupParent, Logger: log})
+	runner, err := container.New(container.Config{StateDir: cfg.StateDir, CgroupParent: cfg.CgroupParent, Logger: log,
+		NoCgroupWarmer: !*f.warmer})
 	if err != nil {
 		return 0, err
 	}
@@ -123,8 +131,33 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 		return 0, err
 	}
 	info := runner.Info()
-	srv, err := daemon.New(daemon.Options{Config: cfg, Runner: runner, Images: store, Logger: log,
+	var jr jail.Runner = runner
+	var pool *container.Pool
+	if cfg.Pool.Size > 0 {
+		pool, err = container.NewPool(runner, container.PoolConfig{Size: cfg.Pool.Size, MaxSize: cfg.Pool.MaxSize,
+			MemoryBudget: cfg.Pool.MemoryBudget, Builders: cfg.Pool.Builders})
+		if err != nil {
+			return 0, err
+		}
+		// Parked jails go when the daemon does (before runner.Close, deferred
+		// earlier); after a SIGKILL the next start's Reap removes them.
+		defer func() {
+			if err := pool.Close(); err != nil {
+				log.Error("close warm pool", "err", err)
+			}
+		}()
+		jr = pool
+	}
+	srv, err := daemon.New(daemon.Options{Config: cfg, Runner: jr, Images: store, Logger: log,
 		Version: version, Policy: pol, Host: daemon.HostInfo{CgroupVersion: info.CgroupVersion, Seccomp: info.Seccomp}})
+	if err == nil && pool != nil {
+		// One key per policy profile, with the profile's default limits.
+		for _, ps := range srv.PoolSpecs() {
+			if perr := pool.Add(container.PoolTemplate{Language: ps.Language, Spec: ps.Spec}); perr != nil {
+				log.Warn("no warm pool for profile", "profile", ps.Profile, "err", perr)
+			}
+		}
+	}
 	if err != nil {
 		return 0, err
 	}

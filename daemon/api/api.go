@@ -192,6 +192,36 @@ type Info struct {
 	// caller may use.
 	PolicyDigest string        `json:"policy_digest,omitempty"`
 	Profiles     []ProfileInfo `json:"profiles,omitempty"`
+	// Pool describes the warm pool; absent when the daemon runs cold only.
+	Pool *PoolInfo `json:"pool,omitempty"`
+}
+
+// PoolInfo is the warm pool in /v1/info: jails built and started ahead,
+// each serving one run. Misses are runs of a pooled profile that found
+// no parked jail; ineligible runs match no pooled profile (other limits).
+type PoolInfo struct {
+	Parked       int           `json:"parked"`
+	MemoryBytes  int64         `json:"memory_bytes"`
+	BudgetBytes  int64         `json:"budget_bytes"`
+	Hits         uint64        `json:"hits"`
+	Misses       uint64        `json:"misses"`
+	Ineligible   uint64        `json:"ineligible"`
+	Refills      uint64        `json:"refills"`
+	RefillErrors uint64        `json:"refill_errors"`
+	Keys         []PoolKeyInfo `json:"keys"`
+}
+
+// PoolKeyInfo is one pooled profile.
+type PoolKeyInfo struct {
+	Language     string  `json:"language"`
+	Rootfs       string  `json:"rootfs"` // digest
+	Parked       int     `json:"parked"`
+	Target       int     `json:"target"`
+	Hits         uint64  `json:"hits"`
+	Misses       uint64  `json:"misses"`
+	RefillLastMS float64 `json:"refill_last_ms"`
+	RefillMeanMS float64 `json:"refill_mean_ms"`
+	JailBytes    int64   `json:"jail_bytes"` // mean cgroup memory of one parked jail
 }
 
 // ProfileInfo describes a policy profile granted to the caller.

@@ -103,8 +103,20 @@ func (c cgroupFiles) cpu() (time.Duration, error) {
 	return time.Duration(v), err
 }
 
+// since is u minus the counters at hand-over; the peak is not a counter
+// and is reset at hand-over instead (resetPeak).
+func (u usage) since(base usage) usage {
+	u.cpu -= base.cpu
+	if u.oomKills >= base.oomKills {
+		u.oomKills -= base.oomKills
+	}
+	return u
+}
+
 // read collects CPU, peak memory and OOM kills; call it before Destroy.
-func (c cgroupFiles) read() (usage, error) {
+// peak, when set, is the v2 memory.peak file reset at hand-over: reading
+// it back through the same descriptor gives the peak since the reset.
+func (c cgroupFiles) read(peakFile *os.File) (usage, error) {
 	var u usage
 	var errs []error
 	cpu, err := c.cpu()
@@ -112,7 +124,13 @@ func (c cgroupFiles) read() (usage, error) {
 	errs = append(errs, err)
 	if c.v2 {
 		dir := c.paths[""]
-		peak, err := uintFile(filepath.Join(dir, "memory.peak")) // Linux ≥ 5.19
+		var peak uint64
+		var err error
+		if peakFile != nil {
+			peak, err = uintFrom(peakFile)
+		} else {
+			peak, err = uintFile(filepath.Join(dir, "memory.peak")) // Linux ≥ 5.19
+		}
 		errs = append(errs, err)
 		if sp, err := uintFile(filepath.Join(dir, "memory.swap.peak")); err == nil {
 			peak += sp
@@ -135,6 +153,20 @@ func (c cgroupFiles) read() (usage, error) {
 	u.oomKills, err = keyedValue(filepath.Join(dir, "memory.oom_control"), "oom_kill")
 	errs = append(errs, err)
 	return u, errors.Join(errs...)
+}
+
+// uintFrom reads a number from the start of an open cgroup file.
+func uintFrom(f *os.File) (uint64, error) {
+	b := make([]byte, 64)
+	n, err := f.ReadAt(b, 0)
+	if err != nil && n == 0 {
+		return 0, fmt.Errorf("read %s: %w", f.Name(), err)
+	}
+	v, err := strconv.ParseUint(string(bytes.TrimSpace(b[:n])), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parse %s: %w", f.Name(), err)
+	}
+	return v, nil
 }
 
 func uintFile(path string) (uint64, error) {
@@ -182,4 +214,35 @@ func (c cgroupFiles) unthrottle() error {
 		return os.WriteFile(filepath.Join(c.paths[""], "cpu.max"), []byte("max 100000"), 0)
 	}
 	return os.WriteFile(filepath.Join(c.paths["cpu"], "cpu.cfs_quota_us"), []byte("-1"), 0)
+}
+
+// resetPeak starts peak memory accounting afresh at hand-over, so the
+// peak reported is the run's, not the warm-up's. v1: writing 0 to
+// max_usage_in_bytes resets it to the current usage. v2: writing to
+// memory.peak (Linux ≥ 6.12) resets it for the writing descriptor only,
+// which is returned to be read back at the end; on older v2 kernels the
+// write fails, nil is returned and the peak since the jail was built is
+// reported (it includes the interpreter's start-up, which a cold run's
+// peak includes too).
+func (c cgroupFiles) resetPeak() (*os.File, error) {
+	if c.v2 {
+		f, err := os.OpenFile(filepath.Join(c.paths[""], "memory.peak"), os.O_RDWR, 0)
+		if err != nil {
+			return nil, nil //nolint:nilerr // old kernel: no peak file to reset
+		}
+		if _, err := f.WriteString("reset\n"); err != nil {
+			f.Close()
+			return nil, nil
+		}
+		return f, nil
+	}
+	dir := c.paths["memory"]
+	var errs []error
+	for _, name := range []string{"memory.max_usage_in_bytes", "memory.memsw.max_usage_in_bytes"} {
+		err := os.WriteFile(filepath.Join(dir, name), []byte("0"), 0)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return nil, errors.Join(errs...)
 }

@@ -5,6 +5,10 @@
 // it under wall and CPU budgets, reads the verdict from the kernel's own
 // accounting and destroys everything it made.
 //
+// Pool (pool.go, warm.go, loader.go) is a jail.Runner over it that keeps
+// such jails built ahead of time with the interpreter started and waiting
+// in a loader, serves one run from each and falls back to cold jails.
+//
 // It needs cgo and must be built with -tags seccomp; binaries that use it
 // must call Init first thing in main (and test binaries in TestMain),
 // because libcontainer re-executes /proc/self/exe as "init" inside the jail.

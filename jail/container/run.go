@@ -16,6 +16,8 @@ import (
 // run is one live jail and the stack of steps that undo it.
 type run struct {
 	id      string
+	hostID  uint32 // host uid/gid jail root maps to
+	workDir string // host path of the run's tmpfs
 	spec    *jail.Spec
 	runner  *Runner
 	ct      *libcontainer.Container
@@ -25,13 +27,21 @@ type run struct {
 	readers []*os.File // parent ends of stdout/stderr, closed at teardown
 	cg      cgroupFiles
 	started time.Time
-	// cpuBase is the cgroup's CPU time when the script was let go: what
-	// libcontainer's init spent setting the jail up (namespaces, mounts,
-	// seccomp compilation) is not the script's to pay for. It is ~10 ms on
-	// a host but seconds under emulation (QEMU TCG in `make test-vm`).
-	cpuBase time.Duration
 	undo    []func() error
 	failed  bool // an undo step failed: the host uid must not be reused
+
+	// base holds the cgroup counters when the script was let go; they are
+	// subtracted so that the run reports its own usage only. A cold jail's
+	// base is what libcontainer's init spent setting it up (namespaces,
+	// mounts, seccomp compilation: ~10 ms on a host, seconds under QEMU TCG
+	// in `make test-vm`); a parked jail's (warm.go) also has the loader's
+	// warm-up.
+	base usage
+	// Set for parked jails (warm.go): the process was started ahead and its
+	// exit is watched from then on.
+	exited chan exitInfo
+	phases phases
+	peak   *os.File // v2 memory.peak, reset at hand-over (per-fd on ≥ 6.12)
 }
 
 func (j *run) push(f func() error) { j.undo = append(j.undo, f) }
@@ -54,7 +64,11 @@ func (j *run) teardown() error {
 // kernel kill every other process in it.
 func (j *run) destroy() error {
 	_ = j.ct.Signal(unix.SIGKILL)
-	if j.process != nil {
+	switch {
+	case j.exited != nil: // a watcher owns the wait: let it reap
+		ex := <-j.exited
+		j.exited <- ex
+	case j.process != nil:
 		_, _ = j.process.Wait() // reap, if wait() has not already
 	}
 	if err := j.ct.Destroy(); err != nil {
@@ -121,7 +135,7 @@ func (j *run) launch() error {
 		return fmt.Errorf("read jail state: %w", err)
 	}
 	j.cg = cgroupFiles{v2: j.runner.mode.v2, paths: st.CgroupPaths}
-	if j.cpuBase, err = j.cg.cpu(); err != nil {
+	if j.base.cpu, err = j.cg.cpu(); err != nil {
 		return fmt.Errorf("read jail cpu usage: %w", err)
 	}
 	return nil
@@ -140,15 +154,24 @@ type exitInfo struct {
 	err error
 }
 
-// wait supervises the jail until its main process exits, enforcing the
-// wall and CPU budgets and ctx, then collects usage and output.
-func (j *run) wait(ctx context.Context) jail.Result {
-	l := j.spec.Limits
+// watchExit waits for the main process in the background.
+func (j *run) watchExit() chan exitInfo {
 	exited := make(chan exitInfo, 1)
 	go func() {
 		ps, err := j.process.Wait()
 		exited <- exitInfo{ps, err}
 	}()
+	return exited
+}
+
+// wait supervises the jail until its main process exits, enforcing the
+// wall and CPU budgets and ctx, then collects usage and output.
+func (j *run) wait(ctx context.Context) jail.Result {
+	l := j.spec.Limits
+	exited := j.exited
+	if exited == nil {
+		exited = j.watchExit()
+	}
 	wall := time.NewTimer(l.Wall - time.Since(j.started))
 	defer wall.Stop()
 	tick := time.NewTicker(cpuPoll(l.CPUTime))
@@ -167,11 +190,14 @@ loop:
 	for {
 		select {
 		case ex = <-exited:
+			if j.exited != nil {
+				j.exited <- ex // destroy waits on it too
+			}
 			break loop
 		case <-wall.C:
 			kill(killWall)
 		case <-tick.C:
-			if cpu, err := j.cg.cpu(); err == nil && cpu-j.cpuBase >= l.CPUTime {
+			if cpu, err := j.cg.cpu(); err == nil && cpu-j.base.cpu >= l.CPUTime {
 				kill(killCPU)
 			}
 		case <-ctx.Done():
@@ -180,8 +206,9 @@ loop:
 	}
 	res := jail.Result{Wall: time.Since(j.started), RootfsDigest: j.spec.Rootfs.Digest}
 	// Usage must be read before the cgroup is destroyed.
-	u, uerr := j.cg.read()
-	res.CPU, res.MemoryPeak = max(u.cpu-j.cpuBase, 0), u.peak
+	u, uerr := j.cg.read(j.peak)
+	u = u.since(j.base)
+	res.CPU, res.MemoryPeak = max(u.cpu, 0), u.peak
 	_ = j.ct.Signal(unix.SIGKILL) // nothing may outlive the main process
 	res.Status, res.ExitCode, res.Signal = verdict(ex.ps, reason, u.oomKills, res.CPU >= l.CPUTime)
 	if res.Status == jail.StatusSignaled && res.Signal == "SIGSYS" && ex.ps != nil {
@@ -213,4 +240,25 @@ func (j *run) collectOutput(res *jail.Result) {
 	if err := errors.Join(err1, err2); err != nil {
 		res.Status, res.Error = jail.StatusInternalError, fmt.Sprintf("read output: %v", err)
 	}
+}
+
+// phases records when each step of a jail's life ended, for the debug
+// log line that shows where a run's time goes.
+type phases struct {
+	names []string
+	at    []time.Time
+}
+
+func (p *phases) mark(name string) {
+	p.names = append(p.names, name)
+	p.at = append(p.at, time.Now())
+}
+
+// attrs returns "<phase>_ms" for each phase after the first, as slog args.
+func (p *phases) attrs() []any {
+	var out []any
+	for i := 1; i < len(p.at); i++ {
+		out = append(out, p.names[i]+"_ms", float64(p.at[i].Sub(p.at[i-1]).Microseconds())/1000)
+	}
+	return out
 }

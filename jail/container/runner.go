@@ -44,6 +44,9 @@ type Config struct {
 	UIDLockDir string
 	// Logger receives one debug line per jail built and torn down.
 	Logger *slog.Logger
+	// NoCgroupWarmer turns off keeping cgroup v1 attaches fast between
+	// jail starts (see cgroupWarmer); for measurements.
+	NoCgroupWarmer bool
 }
 
 // Info describes what the host gives jails.
@@ -64,8 +67,9 @@ type Runner struct {
 	live  sync.Map // jail id → struct{}: jails of this Runner, never reaped by it
 	mode  cgroupMode
 	log   *slog.Logger
-	jails string // libcontainer state root
-	work  string // per-run tmpfs mount points
+	jails string        // libcontainer state root
+	work  string        // per-run tmpfs mount points
+	warm  *cgroupWarmer // v1 only; nil on v2 or when disabled
 
 	// parent is the resolved Config.CgroupParent that jails go under.
 	parent string
@@ -135,8 +139,12 @@ func New(cfg Config) (*Runner, error) {
 		uids.close()
 		return nil, fmt.Errorf("%w: %w", jail.ErrUnavailable, err)
 	}
-	return &Runner{cfg: cfg, uids: uids, ids: ids, mode: mode, parent: parent, log: cfg.Logger,
-		jails: filepath.Join(cfg.StateDir, "jails"), work: filepath.Join(cfg.StateDir, "work")}, nil
+	r := &Runner{cfg: cfg, uids: uids, ids: ids, mode: mode, parent: parent, log: cfg.Logger,
+		jails: filepath.Join(cfg.StateDir, "jails"), work: filepath.Join(cfg.StateDir, "work")}
+	if !mode.v2 && !cfg.NoCgroupWarmer {
+		r.warm = &cgroupWarmer{}
+	}
+	return r, nil
 }
 
 // Close gives this Runner's host uid blocks back to the host. Call it once
@@ -165,12 +173,21 @@ func (r *Runner) Run(ctx context.Context, spec jail.Spec) (jail.Result, error) {
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	j, err := r.start(&spec)
+	j, err := r.start(&spec, (*run).launch)
 	if err != nil {
 		return fail(err)
 	}
+	return r.finish(ctx, j)
+}
+
+// finish supervises a started jail to its verdict and tears it down.
+func (r *Runner) finish(ctx context.Context, j *run) (jail.Result, error) {
 	out := j.wait(ctx)
-	if terr := j.teardown(); terr != nil {
+	j.phases.mark("run")
+	terr := j.teardown()
+	j.phases.mark("teardown")
+	r.log.Debug("jail phases", append([]any{"jail_id", j.id, "status", out.Status}, j.phases.attrs()...)...)
+	if terr != nil {
 		r.log.Error("tear down jail", "jail_id", j.id, "err", terr)
 		if out.Status != jail.StatusInternalError {
 			out.Status, out.Error = jail.StatusInternalError, terr.Error()
@@ -208,12 +225,17 @@ func (r *Runner) cgroupPath(id string) string {
 	return filepath.Join(r.parent, id)
 }
 
-func (r *Runner) start(spec *jail.Spec) (*run, error) {
+// start builds a jail for spec and starts its process with launch.
+func (r *Runner) start(spec *jail.Spec, launch func(*run) error) (*run, error) {
+	if r.warm != nil {
+		r.warm.touch()
+	}
 	hostID, err := r.ids.get()
 	if err != nil {
 		return nil, err
 	}
-	j := &run{id: newID(hostID), spec: spec, runner: r}
+	j := &run{id: newID(hostID), spec: spec, runner: r, hostID: hostID}
+	j.phases.mark("begin")
 	ok := false
 	defer func() {
 		if !ok {
@@ -234,26 +256,30 @@ func (r *Runner) start(spec *jail.Spec) (*run, error) {
 	j.push(func() error { r.live.Delete(j.id); return nil })
 
 	workDir := filepath.Join(r.work, j.id)
+	j.workDir = workDir
 	j.push(func() error { return removeWorkDir(workDir) })
 	if err := makeWorkDir(workDir, hostID, spec.Limits.Tmp, spec.Files); err != nil {
 		return nil, err
 	}
+	j.phases.mark("workdir")
 	cfg, err := buildConfig(jailParams{id: j.id, spec: spec, hostID: hostID,
 		workDir: workDir, cgroup: r.cgroupPath(j.id), mode: r.mode})
 	if err != nil {
 		return nil, err
 	}
+	j.phases.mark("config")
 	ct, err := libcontainer.Create(r.jails, j.id, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create container: %w", err)
 	}
+	j.phases.mark("create")
 	j.ct = ct
 	j.push(j.destroy)
-	if err := j.launch(); err != nil {
+	if err := launch(j); err != nil {
 		return nil, err
 	}
 	ok = true
-	r.log.Debug("jail started", "jail_id", j.id, "host_uid", hostID)
+	j.phases.mark("launch")
 	return j, nil
 }
 

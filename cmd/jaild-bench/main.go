@@ -1,0 +1,344 @@
+// Command jaild-bench measures jaild against the bare interpreter in one
+// process run: it starts two daemons of its own (cold: no pool; warm: the
+// default pool) on temporary sockets and state dirs, then interleaves bare
+// python3/node starts, cold and warm jailed runs end-to-end through the
+// Unix socket, so that machine noise hits every mode alike.
+//
+//	sudo bin/jaild-bench [-n 200] [-json] [-jaild bin/jaild] [-rootfs DIR]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jaild/jaild/daemon/api"
+)
+
+type options struct {
+	n, tputRuns, mixedRuns int
+	jaild, rootfs          string
+	json                   bool
+	poolSize               int
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.n, "n", 150, "latency samples per mode (one client, interleaved)")
+	flag.IntVar(&o.tputRuns, "tput-runs", 120, "runs per mode and concurrency in the throughput phase")
+	flag.IntVar(&o.mixedRuns, "mixed-runs", 200, "runs in each mixed-workload phase")
+	flag.StringVar(&o.jaild, "jaild", "bin/jaild", "jaild binary")
+	flag.StringVar(&o.rootfs, "rootfs", defaultRootfs(), "rootfs store the daemons use (read only)")
+	flag.BoolVar(&o.json, "json", false, "print JSON instead of tables")
+	flag.IntVar(&o.poolSize, "pool-size", 2, "warm daemon's pool size per language")
+	flag.Parse()
+	rep, err := run(o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "jaild-bench:", err)
+		os.Exit(1)
+	}
+	if o.json {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+		return
+	}
+	rep.print(os.Stdout)
+}
+
+func defaultRootfs() string {
+	for _, env := range []string{"STATE_DIR", "JAILD_TEST_STATE_DIR"} {
+		if v := os.Getenv(env); v != "" {
+			return filepath.Join(v, "rootfs")
+		}
+	}
+	return "/var/lib/jaild-test/rootfs"
+}
+
+// report is everything measured; JSON field names are stable.
+type report struct {
+	Started    time.Time          `json:"started"`
+	Load       [2]string          `json:"load_avg_before_after"`
+	CPUs       int                `json:"cpus"`
+	Modes      []*modeStats       `json:"modes"`
+	Daemons    []daemonStats      `json:"daemons"`
+	ParkedRSS  map[string]int64   `json:"parked_jail_rss_bytes"`     // language → mean RSS of one parked jail
+	ParkedPriv map[string]int64   `json:"parked_jail_private_bytes"` // … of which not shared
+	Mixed      []mixedStats       `json:"mixed"`
+	PoolInfo   *api.PoolInfo      `json:"pool_after"`
+	Ratios     map[string]float64 `json:"ratios"`
+	WarmHitPct float64            `json:"warm_hit_pct_latency_phase"`
+}
+
+type modeStats struct {
+	Name    string    `json:"name"`
+	P50     float64   `json:"p50_ms"`
+	P90     float64   `json:"p90_ms"`
+	P99     float64   `json:"p99_ms"`
+	Mean    float64   `json:"mean_ms"`
+	RPS1    float64   `json:"runs_per_s_1"`
+	RPS8    float64   `json:"runs_per_s_8"`
+	Errors  int       `json:"errors"`
+	Error   string    `json:"first_error,omitempty"`
+	samples []float64 // ms
+	run     func(ctx context.Context) error
+}
+
+type daemonStats struct {
+	Name       string `json:"name"`
+	IdleRSS    int64  `json:"idle_rss_bytes"`
+	LoadRSSMax int64  `json:"load_rss_max_bytes"`
+}
+
+type mixedStats struct {
+	Name        string         `json:"name"`
+	GoodRuns    int            `json:"good_runs"`
+	GoodP50     float64        `json:"good_p50_ms"`
+	GoodP99     float64        `json:"good_p99_ms"`
+	BadStatuses map[string]int `json:"bad_statuses,omitempty"`
+	GoodErrors  int            `json:"good_errors"`
+}
+
+func run(o options) (*report, error) {
+	rep := &report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), Ratios: map[string]float64{},
+		ParkedRSS: map[string]int64{}}
+	rep.Load[0] = loadAvg()
+	cold, err := startDaemon(o, "cold", 0)
+	if err != nil {
+		return nil, err
+	}
+	defer cold.stop()
+	warm, err := startDaemon(o, "warm", o.poolSize)
+	if err != nil {
+		return nil, err
+	}
+	defer warm.stop()
+	if err := warm.waitParked(2*o.poolSize, 60*time.Second); err != nil {
+		return nil, err
+	}
+	modes := []*modeStats{
+		{Name: "bare python3", run: bare("/usr/bin/python3", "-c", "print(1)")},
+		{Name: "bare node", run: bare("/usr/bin/node", "-e", "console.log(1)")},
+		{Name: "jaild cold python", run: cold.runner("python", "print(1)", "1\n")},
+		{Name: "jaild warm python", run: warm.runner("python", "print(1)", "1\n")},
+		{Name: "jaild cold node", run: cold.runner("node", "console.log(1)", "1\n")},
+		{Name: "jaild warm node", run: warm.runner("node", "console.log(1)", "1\n")},
+	}
+	rep.Modes = modes
+	ctx := context.Background()
+	for _, m := range modes { // warm-up: page cache, first connections
+		_ = m.run(ctx)
+	}
+	time.Sleep(500 * time.Millisecond)
+	rep.Daemons = []daemonStats{{Name: "cold", IdleRSS: rss(cold.pid())}, {Name: "warm", IdleRSS: rss(warm.pid())}}
+	rep.ParkedRSS, rep.ParkedPriv = warm.parkedRSS()
+
+	// Latency, one client, interleaved; a pause lets the pool refill
+	// between warm runs as it would between a user's requests.
+	before, _ := warm.client.Info(ctx)
+	for i := 0; i < o.n; i++ {
+		for _, m := range modes {
+			t0 := time.Now()
+			if err := m.run(ctx); err != nil {
+				m.Errors++
+				if m.Error == "" {
+					m.Error = err.Error()
+				}
+				continue
+			}
+			m.samples = append(m.samples, ms(time.Since(t0)))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	after, _ := warm.client.Info(ctx)
+	if before != nil && after != nil && before.Pool != nil && after.Pool != nil {
+		hits := after.Pool.Hits - before.Pool.Hits
+		total := hits + after.Pool.Misses - before.Pool.Misses
+		if total > 0 {
+			rep.WarmHitPct = 100 * float64(hits) / float64(total)
+		}
+	}
+	for _, m := range modes {
+		m.P50, m.P90, m.P99, m.Mean = pct(m.samples, 50), pct(m.samples, 90), pct(m.samples, 99), mean(m.samples)
+	}
+
+	// Throughput with 1 and 8 clients, modes interleaved in rounds.
+	sampler := newRSSSampler(map[string]int{"cold": cold.pid(), "warm": warm.pid()})
+	const rounds = 4
+	for _, conc := range []int{1, 8} {
+		dur := map[*modeStats]time.Duration{}
+		for r := 0; r < rounds; r++ {
+			for _, m := range modes {
+				d, errs, first := burst(ctx, m.run, o.tputRuns/rounds, conc)
+				dur[m] += d
+				m.Errors += errs
+				if m.Error == "" {
+					m.Error = first
+				}
+			}
+		}
+		for _, m := range modes {
+			rps := float64(o.tputRuns/rounds*rounds) / dur[m].Seconds()
+			if conc == 1 {
+				m.RPS1 = rps
+			} else {
+				m.RPS8 = rps
+			}
+		}
+	}
+	maxRSS := sampler.stop()
+	for i := range rep.Daemons {
+		rep.Daemons[i].LoadRSSMax = maxRSS[rep.Daemons[i].Name]
+	}
+
+	rep.Mixed = mixed(ctx, warm, o.mixedRuns)
+	if info, err := warm.client.Info(ctx); err == nil {
+		rep.PoolInfo = info.Pool
+	}
+	byName := map[string]*modeStats{}
+	for _, m := range modes {
+		byName[m.Name] = m
+	}
+	ratio := func(a, b string, f func(*modeStats) float64) float64 {
+		if f(byName[b]) == 0 {
+			return 0
+		}
+		return f(byName[a]) / f(byName[b])
+	}
+	p50 := func(m *modeStats) float64 { return m.P50 }
+	rps8 := func(m *modeStats) float64 { return m.RPS8 }
+	for _, lang := range []struct{ jail, bare string }{{"python", "python3"}, {"node", "node"}} {
+		for _, kind := range []string{"cold", "warm"} {
+			a, b := "jaild "+kind+" "+lang.jail, "bare "+lang.bare
+			rep.Ratios[kind+"_"+lang.jail+"_p50_to_bare"] = ratio(a, b, p50)
+			rep.Ratios[kind+"_"+lang.jail+"_rps8_to_bare"] = ratio(a, b, rps8)
+			rep.Ratios[kind+"_"+lang.jail+"_p50_minus_bare_ms"] = byName[a].P50 - byName[b].P50
+		}
+	}
+	rep.Load[1] = loadAvg()
+	return rep, nil
+}
+
+// burst runs n runs with conc clients and returns the elapsed time.
+func burst(ctx context.Context, f func(context.Context) error, n, conc int) (time.Duration, int, string) {
+	var mu sync.Mutex
+	next, errs, first := 0, 0, ""
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for c := 0; c < conc; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if next >= n {
+					mu.Unlock()
+					return
+				}
+				next++
+				mu.Unlock()
+				if err := f(ctx); err != nil {
+					mu.Lock()
+					errs++
+					if first == "" {
+						first = err.Error()
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(t0), errs, first
+}
+
+func bare(argv ...string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}
+		out, err := cmd.Output()
+		if err == nil && string(out) != "1\n" {
+			err = fmt.Errorf("%s printed %q", argv[0], out)
+		}
+		return err
+	}
+}
+
+func pct(s []float64, p float64) float64 {
+	if len(s) == 0 {
+		return 0
+	}
+	c := slices.Clone(s)
+	slices.Sort(c)
+	i := int(float64(len(c)-1) * p / 100)
+	return c[i]
+}
+
+func mean(s []float64) float64 {
+	if len(s) == 0 {
+		return 0
+	}
+	var t float64
+	for _, v := range s {
+		t += v
+	}
+	return t / float64(len(s))
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func (r *report) print(w io.Writer) {
+	fmt.Fprintf(w, "jaild-bench %s, %d CPUs, load %s → %s\n\n", r.Started.Format(time.RFC3339), r.CPUs, r.Load[0], r.Load[1])
+	fmt.Fprintf(w, "%-20s %8s %8s %8s %10s %10s %6s\n", "mode", "p50 ms", "p90 ms", "p99 ms", "runs/s ×1", "runs/s ×8", "errors")
+	for _, m := range r.Modes {
+		fmt.Fprintf(w, "%-20s %8.2f %8.2f %8.2f %10.1f %10.1f %6d\n", m.Name, m.P50, m.P90, m.P99, m.RPS1, m.RPS8, m.Errors)
+	}
+	for _, m := range r.Modes {
+		if m.Error != "" {
+			fmt.Fprintf(w, "first error of %s: %s\n", m.Name, m.Error)
+		}
+	}
+	fmt.Fprintf(w, "\nwarm pool hit rate in the latency phase: %.0f%%\n\nratios to the bare interpreter:\n", r.WarmHitPct)
+	keys := make([]string, 0, len(r.Ratios))
+	for k := range r.Ratios {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %-36s %7.2f\n", k, r.Ratios[k])
+	}
+	fmt.Fprintln(w, "\ndaemon RSS:")
+	for _, d := range r.Daemons {
+		fmt.Fprintf(w, "  %-5s idle %6.1f MiB   under load (max) %6.1f MiB\n", d.Name, mib(d.IdleRSS), mib(d.LoadRSSMax))
+	}
+	fmt.Fprintln(w, "parked jail RSS (all processes of one jail):")
+	for l, v := range r.ParkedRSS {
+		fmt.Fprintf(w, "  %-6s RSS %6.1f MiB, private %6.1f MiB\n", l, mib(v), mib(r.ParkedPriv[l]))
+	}
+	fmt.Fprintln(w, "\nmixed workload (8 clients, warm daemon; good = python print(1)):")
+	for _, m := range r.Mixed {
+		fmt.Fprintf(w, "  %-34s good p50 %7.2f ms  p99 %8.2f ms  (%d good runs, %d errors) %v\n",
+			m.Name, m.GoodP50, m.GoodP99, m.GoodRuns, m.GoodErrors, m.BadStatuses)
+	}
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }

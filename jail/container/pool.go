@@ -1,0 +1,417 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jaild/jaild/jail"
+)
+
+// PoolConfig configures a warm pool.
+type PoolConfig struct {
+	// Templates are the specs to keep parked jails for, one key each (see
+	// jail.PoolKey); their Files and Stdin are ignored. Typically the
+	// default spec of each language, or of each policy profile.
+	Templates []PoolTemplate
+	// Size is how many jails each key keeps parked at least; 0 disables
+	// the pool (every run is cold).
+	Size int
+	// MaxSize bounds a key's target, which grows by one each time a run
+	// finds no parked jail and shrinks back to Size after IdleShrink
+	// without one. Default 2 × Size.
+	MaxSize int
+	// MemoryBudget caps the cgroup memory of all parked jails together;
+	// a refill that would exceed it waits. Default 512 MiB.
+	MemoryBudget int64
+	// IdleShrink: a key unused this long drops its target by one.
+	// Default 1 minute.
+	IdleShrink time.Duration
+	// Builders is how many parked jails may be built at once. Default 2.
+	Builders int
+}
+
+// PoolTemplate is one spec to keep warm, with its language.
+type PoolTemplate struct {
+	Language jail.Language
+	Spec     jail.Spec
+}
+
+// Pool is a jail.Runner that serves runs from jails built and warmed
+// ahead of time and falls back to cold jails. Every parked jail serves
+// exactly one run and is destroyed after it; a background worker refills.
+// Parked jails are ordinary jails of the Runner: Reap removes them after a
+// crash and Close on shutdown.
+type Pool struct {
+	r        *Runner
+	cfg      PoolConfig
+	mu       sync.Mutex
+	keys     map[jail.PoolKey]*poolKey
+	st       jail.PoolStats
+	wake     chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
+	running  int            // runs in flight
+	building int            // parked jails being built
+	pending  sync.WaitGroup // teardowns of finished warm runs
+}
+
+type poolKey struct {
+	lang     jail.Language
+	tmpl     jail.Spec
+	prog     program
+	parked   []parkedJail
+	building int
+	target   int
+	lastMiss time.Time
+	lastUse  time.Time
+	stats    jail.PoolKeyStats
+	builds   int
+	buildSum time.Duration
+	memSum   int64
+}
+
+type parkedJail struct {
+	j *run
+	p *parked
+}
+
+var _ jail.Runner = (*Pool)(nil)
+
+// NewPool starts a pool over r and begins filling it.
+func NewPool(r *Runner, cfg PoolConfig) (*Pool, error) {
+	if cfg.MaxSize < cfg.Size {
+		cfg.MaxSize = 2 * cfg.Size
+	}
+	if cfg.MemoryBudget <= 0 {
+		cfg.MemoryBudget = 512 << 20
+	}
+	if cfg.Builders <= 0 {
+		cfg.Builders = 2
+	}
+	if cfg.IdleShrink <= 0 {
+		cfg.IdleShrink = time.Minute
+	}
+	p := &Pool{r: r, cfg: cfg, keys: map[jail.PoolKey]*poolKey{}, wake: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	p.st.BudgetBytes = cfg.MemoryBudget
+	for _, t := range cfg.Templates {
+		if err := p.Add(t); err != nil {
+			return nil, err
+		}
+	}
+	go p.refillLoop()
+	p.kick()
+	return p, nil
+}
+
+// Add starts keeping parked jails for t's key (a no-op if it has one).
+func (p *Pool) Add(t PoolTemplate) error {
+	prog, ok := splitProgram(t.Spec.Argv)
+	if !ok {
+		return fmt.Errorf("pool template for %s: argv is not interpreter, options, script", t.Language)
+	}
+	if _, err := loaderArgv(t.Language, prog); err != nil {
+		return fmt.Errorf("pool template: %w", err)
+	}
+	if t.Spec.Seccomp == nil {
+		return fmt.Errorf("pool template for %s: no seccomp filter", t.Language)
+	}
+	k := jail.NewPoolKey(t.Language, &t.Spec, prog.flags)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.keys[k]; !ok {
+		p.keys[k] = &poolKey{lang: t.Language, tmpl: t.Spec, prog: prog, target: p.cfg.Size,
+			stats: jail.PoolKeyStats{Language: t.Language, Rootfs: t.Spec.Rootfs.Digest}}
+	}
+	p.kick()
+	return nil
+}
+
+func (p *Pool) kick() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run serves spec from a parked jail of its key when one is ready, else
+// runs it cold. lang comes from the key whose program matches.
+func (p *Pool) Run(ctx context.Context, spec jail.Spec) (jail.Result, error) {
+	if ctx.Err() != nil {
+		return p.r.Run(ctx, spec) // reports the cancellation; no jail wasted
+	}
+	j, pk, prog := p.take(&spec)
+	if j == nil {
+		return p.runCold(ctx, spec)
+	}
+	defer p.doneRunning()
+	if err := j.j.handover(&spec, prog, j.p); err != nil {
+		// Nothing of the script has run: destroy the jail, go cold.
+		p.r.log.Warn("hand over to parked jail", "jail_id", j.j.id, "err", err)
+		if terr := j.j.teardown(); terr != nil {
+			p.r.log.Error("tear down parked jail", "jail_id", j.j.id, "err", terr)
+		}
+		p.mu.Lock()
+		pk.stats.Hits--
+		p.st.Hits--
+		pk.stats.Misses++
+		p.st.Misses++
+		p.mu.Unlock()
+		return p.r.Run(ctx, spec)
+	}
+	return p.finish(ctx, j.j)
+}
+
+// finish supervises a handed-over jail to its verdict and tears it down
+// in the background: by the time wait returns every process of the jail
+// is dead (its PID 1 exited, the kernel killed the rest) and its usage is
+// read, so what is left — cgroup directories, the tmpfs, libcontainer
+// state, the host uid — no longer affects the result. Close waits for
+// these teardowns; a failure is logged (the reaper removes what is left
+// at the next start).
+func (p *Pool) finish(ctx context.Context, j *run) (jail.Result, error) {
+	out := j.wait(ctx)
+	j.phases.mark("run")
+	p.pending.Add(1)
+	go func() {
+		defer p.pending.Done()
+		if err := j.teardown(); err != nil {
+			p.r.log.Error("tear down jail", "jail_id", j.id, "err", err)
+		}
+		j.phases.mark("teardown")
+		p.r.log.Debug("jail phases", append([]any{"jail_id", j.id, "status", out.Status, "warm", true}, j.phases.attrs()...)...)
+	}()
+	if out.Status == jail.StatusInternalError {
+		return out, errors.New(out.Error)
+	}
+	return out, nil
+}
+
+func (p *Pool) runCold(ctx context.Context, spec jail.Spec) (jail.Result, error) {
+	defer p.doneRunning()
+	return p.r.Run(ctx, spec)
+}
+
+func (p *Pool) doneRunning() {
+	p.mu.Lock()
+	p.running--
+	p.mu.Unlock()
+	p.kick()
+}
+
+// take finds the spec's key and pops a live parked jail, counting a hit,
+// a miss (key known, none parked) or an ineligible run.
+func (p *Pool) take(spec *jail.Spec) (*parkedJail, *poolKey, program) {
+	prog, ok := splitProgram(spec.Argv)
+	var keys []jail.PoolKey
+	if ok && spec.Seccomp != nil && spec.Validate() == nil {
+		for _, l := range jail.Languages {
+			keys = append(keys, jail.NewPoolKey(l, spec, prog.flags))
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running++
+	var pk *poolKey
+	for _, k := range keys {
+		if v, ok := p.keys[k]; ok {
+			pk = v
+			break
+		}
+	}
+	if pk == nil {
+		p.st.Ineligible++
+		return nil, nil, prog
+	}
+	now := time.Now()
+	pk.lastUse = now
+	for len(pk.parked) > 0 {
+		pj := pk.parked[0]
+		pk.parked = pk.parked[1:]
+		if pj.j.alive() {
+			pk.stats.Hits++
+			p.st.Hits++
+			p.kick()
+			return &pj, pk, prog
+		}
+		p.pending.Add(1)
+		go func() {
+			defer p.pending.Done()
+			if err := pj.j.teardown(); err != nil {
+				p.r.log.Error("tear down dead parked jail", "jail_id", pj.j.id, "err", err)
+			}
+		}()
+	}
+	pk.stats.Misses++
+	p.st.Misses++
+	pk.lastMiss = now
+	if pk.target < p.cfg.MaxSize {
+		pk.target++
+	}
+	p.kick()
+	return nil, pk, prog
+}
+
+// refillLoop builds parked jails, at most Builders at a time, within
+// the memory budget, for the keys furthest below their targets.
+func (p *Pool) refillLoop() {
+	defer close(p.done)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-p.wake:
+		case <-tick.C:
+		}
+		p.trim()
+		for {
+			pk := p.next()
+			if pk == nil {
+				break
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p.refill(pk)
+				p.kick()
+			}()
+		}
+	}
+}
+
+// trim destroys parked jails above their key's target once the target
+// has shrunk, so an idle pool gives its memory back.
+func (p *Pool) trim() {
+	var extra []parkedJail
+	p.mu.Lock()
+	for _, pk := range p.keys {
+		for len(pk.parked) > pk.target {
+			last := len(pk.parked) - 1
+			extra = append(extra, pk.parked[last])
+			pk.parked = pk.parked[:last]
+		}
+	}
+	p.mu.Unlock()
+	for _, pj := range extra {
+		if err := pj.j.teardown(); err != nil {
+			p.r.log.Error("tear down parked jail", "jail_id", pj.j.id, "err", err)
+		}
+	}
+}
+
+// next reserves a build for the key furthest below its target, or
+// returns nil when none is, all builders are busy or the budget is spent.
+func (p *Pool) next() *poolKey {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cfg.Size == 0 || p.building >= p.cfg.Builders {
+		return nil
+	}
+	select {
+	case <-p.stop:
+		return nil
+	default:
+	}
+	var best *poolKey
+	var mem int64
+	gap := func(pk *poolKey) int { return pk.target - len(pk.parked) - pk.building }
+	for _, pk := range p.keys {
+		if pk.target > p.cfg.Size && time.Since(pk.lastMiss) > p.cfg.IdleShrink && time.Since(pk.lastUse) > p.cfg.IdleShrink/2 {
+			pk.target--
+			pk.lastMiss = time.Now()
+		}
+		mem += int64(len(pk.parked)+pk.building) * pk.stats.JailBytesMean
+		if gap(pk) > 0 && (best == nil || gap(pk) > gap(best)) {
+			best = pk
+		}
+	}
+	if best == nil || mem+best.stats.JailBytesMean > p.cfg.MemoryBudget {
+		return nil
+	}
+	best.building++
+	p.building++
+	return best
+}
+
+func (p *Pool) refill(pk *poolKey) {
+	j, pj, err := p.r.park(pk.lang, &pk.tmpl, pk.prog)
+	var mem int64
+	if err == nil {
+		if u, uerr := j.cg.read(nil); uerr == nil {
+			mem = u.peak
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pk.building--
+	p.building--
+	if err != nil {
+		p.st.RefillErrors++
+		p.r.log.Error("build parked jail", "language", pk.lang, "err", err)
+		return
+	}
+	p.st.Refills++
+	pk.builds++
+	pk.buildSum += pj.built
+	pk.memSum += mem
+	pk.stats.RefillLastMS = float64(pj.built.Microseconds()) / 1000
+	pk.stats.RefillMeanMS = float64((pk.buildSum / time.Duration(pk.builds)).Microseconds()) / 1000
+	pk.stats.JailBytesMean = pk.memSum / int64(pk.builds)
+	select {
+	case <-p.stop:
+		if terr := j.teardown(); terr != nil {
+			p.r.log.Error("tear down parked jail", "jail_id", j.id, "err", terr)
+		}
+		return
+	default:
+	}
+	pk.parked = append(pk.parked, parkedJail{j, pj})
+}
+
+// Stats returns a snapshot of the pool's counters and sizes.
+func (p *Pool) Stats() jail.PoolStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.st
+	st.Parked, st.MemoryBytes, st.Keys = 0, 0, nil
+	for _, pk := range p.keys {
+		ks := pk.stats
+		ks.Parked, ks.Target = len(pk.parked), pk.target
+		st.Parked += ks.Parked
+		st.MemoryBytes += int64(ks.Parked) * ks.JailBytesMean
+		st.Keys = append(st.Keys, ks)
+	}
+	return st
+}
+
+// Close stops refilling, destroys every parked jail and waits for the
+// teardowns of finished runs. Runs in flight are not affected.
+func (p *Pool) Close() error {
+	select {
+	case <-p.stop:
+		return nil
+	default:
+	}
+	close(p.stop)
+	<-p.done
+	p.mu.Lock()
+	var all []parkedJail
+	for _, pk := range p.keys {
+		all = append(all, pk.parked...)
+		pk.parked = nil
+	}
+	p.mu.Unlock()
+	var errs []error
+	for _, pj := range all {
+		errs = append(errs, pj.j.teardown())
+	}
+	p.pending.Wait()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,303 @@
+package container
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jaild/jaild/jail"
+)
+
+// poolLimits are shared by every pooled test spec so that they all map to
+// one key per language.
+func poolLimits() jail.Limits {
+	l := jail.DefaultLimits()
+	l.Wall, l.CPUTime, l.Memory, l.Pids = 20*time.Second, 500*time.Millisecond, 96<<20, 32
+	return l
+}
+
+func poolSpec(t *testing.T, lang jail.Language, code string) jail.Spec {
+	t.Helper()
+	s := script(t, lang, code)
+	s.Limits = poolLimits()
+	return s
+}
+
+// testPool starts a pool of size 1 per language and closes it at the end.
+func testPool(t *testing.T, langs ...jail.Language) *Pool {
+	t.Helper()
+	var tmpls []PoolTemplate
+	for _, l := range langs {
+		tmpls = append(tmpls, PoolTemplate{Language: l, Spec: poolSpec(t, l, "pass")})
+	}
+	p, err := NewPool(testRunner(t), PoolConfig{Templates: tmpls, Size: 1, MaxSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return p
+}
+
+// runWarm waits until a jail is parked for spec's key, runs spec and
+// checks the run was a hit.
+func runWarm(t *testing.T, p *Pool, spec jail.Spec) jail.Result {
+	t.Helper()
+	waitParkedFor(t, p, jail.Language(spec.Rootfs.Name))
+	before := p.Stats().Hits
+	res, err := p.Run(context.Background(), spec)
+	if err != nil && res.Status != jail.StatusInternalError {
+		t.Fatalf("Run returned error %v with status %s", err, res.Status)
+	}
+	if got := p.Stats().Hits; got != before+1 {
+		t.Fatalf("hits %d → %d: the run was not served warm (%+v)", before, got, p.Stats())
+	}
+	return res
+}
+
+func TestPoolVerdictsMatchCold(t *testing.T) {
+	p := testPool(t, jail.Python)
+	for _, tc := range []struct {
+		name, code string
+		want       jail.Status
+	}{
+		{"ok", "print('hi')", jail.StatusOK},
+		{"exit_nonzero", "import sys; sys.exit(3)", jail.StatusExitNonzero},
+		{"exception", "raise ValueError('boom')", jail.StatusExitNonzero},
+		{"syntax error", "def (:", jail.StatusExitNonzero},
+		{"timeout", "import time; time.sleep(30)", jail.StatusTimeout}, // wall 1 s below
+		{"oom", "x = bytearray(1 << 30)", jail.StatusOOM},
+		{"cpu_limit", "while True: pass", jail.StatusCPULimit},
+		{"signaled", "import ctypes; ctypes.string_at(0)", jail.StatusSignaled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := poolSpec(t, jail.Python, tc.code)
+			if tc.want == jail.StatusTimeout {
+				spec.Limits.Wall = time.Second // not part of the key
+			}
+			cold := runJail(t, spec)
+			warm := runWarm(t, p, spec)
+			wantStatus(t, cold, tc.want)
+			wantStatus(t, warm, tc.want)
+			if cold.ExitCode != warm.ExitCode || cold.Signal != warm.Signal {
+				t.Errorf("cold exit %d signal %q, warm exit %d signal %q", cold.ExitCode, cold.Signal, warm.ExitCode, warm.Signal)
+			}
+			if string(cold.Stderr) != string(warm.Stderr) {
+				t.Errorf("traceback differs:\ncold %q\nwarm %q", cold.Stderr, warm.Stderr)
+			}
+		})
+	}
+}
+
+// TestPoolLooksCold compares what a script can see of its own process in
+// a cold and a warm run: argv, environment, main module, sys.path, the
+// modules loaded and the working directory must be equal.
+func TestPoolLooksCold(t *testing.T) {
+	p := testPool(t, jail.Python, jail.Node)
+	for _, tc := range []struct {
+		lang jail.Language
+		code string
+	}{
+		{jail.Python, `import sys, os, json
+print(json.dumps({"argv": sys.argv, "orig": sys.orig_argv, "env": dict(os.environ), "path0": sys.path[0],
+  "main": sorted(k for k in globals() if k not in ("sys", "os", "json")), "file": __file__, "name": __name__,
+  "mods": sorted(m for m in sys.modules if m != "json" and not m.startswith("json.")),
+  "cwd": os.getcwd(), "stdin": sys.stdin.read(), "fds": sorted(os.listdir("/proc/self/fd"))}))`},
+		{jail.Node, `const fs = require('fs');
+console.log(JSON.stringify({argv: process.argv, execArgv: process.execArgv, env: process.env,
+  globals: Object.keys(globalThis), main: require.main === module, file: __filename, eval: process._eval,
+  cwd: process.cwd(), stdin: fs.readFileSync(0, 'utf8'), fds: fs.readdirSync('/proc/self/fd').length}))`},
+	} {
+		t.Run(string(tc.lang), func(t *testing.T) {
+			spec := poolSpec(t, tc.lang, tc.code)
+			spec.Argv = append(spec.Argv, "a b", "")
+			spec.Env = append(spec.Env, "MODE=test", "HOME=/work")
+			spec.Stdin = []byte("input")
+			cold, warm := runJail(t, spec), runWarm(t, p, spec)
+			wantStatus(t, cold, jail.StatusOK)
+			wantStatus(t, warm, jail.StatusOK)
+			var c, w map[string]any
+			if err := json.Unmarshal(cold.Stdout, &c); err != nil {
+				t.Fatalf("cold output %q: %v", cold.Stdout, err)
+			}
+			if err := json.Unmarshal(warm.Stdout, &w); err != nil {
+				t.Fatalf("warm output %q (stderr %q): %v", warm.Stdout, warm.Stderr, err)
+			}
+			for k, cv := range c {
+				if fmt.Sprint(cv) != fmt.Sprint(w[k]) {
+					t.Errorf("%s: cold %v\nwarm %v", k, cv, w[k])
+				}
+			}
+		})
+	}
+}
+
+// TestPoolRunsAreIsolated runs successive scripts through one pool key:
+// each must find a fresh /tmp and /work, only its own environment, fresh
+// interpreter state and no process of the run before.
+func TestPoolRunsAreIsolated(t *testing.T) {
+	p := testPool(t, jail.Python, jail.Node)
+	py := `import os, sys, subprocess, builtins
+seen = {"tmp": sorted(os.listdir("/tmp")), "work": sorted(os.listdir("/work")),
+        "env": os.environ.get("SECRET"), "mod": "jaild_mark" in sys.modules,
+        "builtin": hasattr(builtins, "jaild_mark"), "procs": sorted(p for p in os.listdir("/proc") if p.isdigit())}
+print(seen)
+open("/tmp/mark", "w").write("x"); open("/work/mark", "w").write("x")
+sys.modules["jaild_mark"] = sys; builtins.jaild_mark = 1
+sys.stdout.flush()
+if os.fork() == 0:
+    import time; time.sleep(60)
+`
+	js := `const fs = require('fs');
+console.log(JSON.stringify({tmp: fs.readdirSync('/tmp'), env: process.env.SECRET || null, mark: globalThis.jaildMark || null}));
+fs.writeFileSync('/tmp/mark', 'x'); globalThis.jaildMark = 1;`
+	for _, tc := range []struct {
+		lang      jail.Language
+		code      string
+		wantFirst string
+	}{
+		{jail.Python, py, "{'tmp': [], 'work': ['main.py'], 'env': 'run1', 'mod': False, 'builtin': False, 'procs': ['1']}\n"},
+		{jail.Node, js, `{"tmp":[],"env":"run1","mark":null}` + "\n"},
+	} {
+		t.Run(string(tc.lang), func(t *testing.T) {
+			for i := 1; i <= 3; i++ {
+				spec := poolSpec(t, tc.lang, tc.code)
+				spec.Env = append(spec.Env, fmt.Sprintf("SECRET=run%d", i))
+				res := runWarm(t, p, spec)
+				wantStatus(t, res, jail.StatusOK)
+				want := strings.ReplaceAll(tc.wantFirst, "run1", fmt.Sprintf("run%d", i))
+				if got := string(res.Stdout); got != want {
+					t.Errorf("run %d saw %q, want %q", i, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestPoolUsageIsTheRunsOwn: the interpreter's warm-up is not charged to
+// the run. A warm `pass` must report less CPU than a cold one, and a run
+// that allocates 64 MiB must report a peak above it.
+func TestPoolUsageIsTheRunsOwn(t *testing.T) {
+	p := testPool(t, jail.Node)
+	spec := poolSpec(t, jail.Node, "0")
+	var coldCPU, warmCPU time.Duration
+	for range 3 {
+		cold := runJail(t, spec)
+		warm := runWarm(t, p, spec)
+		wantStatus(t, cold, jail.StatusOK)
+		wantStatus(t, warm, jail.StatusOK)
+		coldCPU += cold.CPU
+		warmCPU += warm.CPU
+	}
+	if warmCPU >= coldCPU {
+		t.Errorf("warm CPU %v ≥ cold CPU %v over 3 runs: the warm-up is charged to the run", warmCPU, coldCPU)
+	}
+	big := runWarm(t, p, poolSpec(t, jail.Node, "const b = Buffer.alloc(64 << 20, 1); console.log(b[7])"))
+	wantStatus(t, big, jail.StatusOK)
+	if big.MemoryPeak < 64<<20 {
+		t.Errorf("peak %d after allocating 64 MiB, want ≥ 64 MiB", big.MemoryPeak)
+	}
+}
+
+// TestPoolIneligibleRunsCold: a spec whose limits differ from every key
+// runs cold, correctly, and is counted.
+func TestPoolIneligibleRunsCold(t *testing.T) {
+	p := testPool(t, jail.Python)
+	spec := poolSpec(t, jail.Python, "print(6*7)")
+	spec.Limits.Memory += 1 << 20
+	before := p.Stats()
+	res, err := p.Run(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, jail.StatusOK)
+	after := p.Stats()
+	if string(res.Stdout) != "42\n" || after.Ineligible != before.Ineligible+1 || after.Hits != before.Hits {
+		t.Errorf("stdout %q, stats %+v → %+v: want a cold, ineligible run", res.Stdout, before, after)
+	}
+}
+
+// TestPoolClosedAndReaped: Close destroys parked jails.
+func TestPoolClosed(t *testing.T) {
+	r := testRunner(t)
+	tmpl := []PoolTemplate{{Language: jail.Python, Spec: poolSpec(t, jail.Python, "pass")}}
+	p, err := NewPool(r, PoolConfig{Templates: tmpl, Size: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitParked(t, p, 2)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if leaks := leftovers(); len(leaks) > 0 {
+		t.Fatalf("after Close: %v", leaks)
+	}
+	// After a SIGKILL of the daemon the next one's Reap removes parked
+	// jails like any other: cmd/jaild TestE2EWarmPool.
+}
+
+func waitParked(t *testing.T, p *Pool, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for p.Stats().Parked < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d parked after 30 s, want %d: %+v", p.Stats().Parked, n, p.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitParkedFor waits until a jail of lang's key is parked.
+func waitParkedFor(t *testing.T, p *Pool, lang jail.Language) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, k := range p.Stats().Keys {
+			if k.Language == lang && k.Parked > 0 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s jail parked after 30 s: %+v", lang, p.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestPoolAdapts: a miss raises the key's target to MaxSize; once idle the
+// target falls back to Size and the extra parked jails are destroyed.
+func TestPoolAdapts(t *testing.T) {
+	tmpl := []PoolTemplate{{Language: jail.Python, Spec: poolSpec(t, jail.Python, "pass")}}
+	p, err := NewPool(testRunner(t), PoolConfig{Templates: tmpl, Size: 1, MaxSize: 2, IdleShrink: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	spec := poolSpec(t, jail.Python, "print(1)")
+	// Two runs at once: the second finds the pool empty.
+	done := make(chan jail.Result, 2)
+	waitParked(t, p, 1)
+	for range 2 {
+		go func() { r, _ := p.Run(context.Background(), spec); done <- r }()
+	}
+	for range 2 {
+		wantStatus(t, <-done, jail.StatusOK)
+	}
+	if st := p.Stats(); st.Misses == 0 || st.Keys[0].Target != 2 {
+		t.Fatalf("after a miss: %+v, want target 2", st)
+	}
+	waitParked(t, p, 2)
+	deadline := time.Now().Add(30 * time.Second)
+	for st := p.Stats(); st.Keys[0].Target != 1 || st.Parked != 1; st = p.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("idle pool did not shrink back: %+v", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
