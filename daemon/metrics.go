@@ -59,8 +59,9 @@ func newMetrics(s *Server) *metrics {
 	build.Set(1)
 	m.reg.MustRegister(m.runs, m.duration, m.queueWait, m.oomKills, m.rejected, running, queued, maxConc, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	// Pool gauges (warm jails ready, in use) register here when the pool
-	// exists: m.reg.MustRegister(pool collectors...).
+	if p, ok := s.runner.(poolStatser); ok {
+		m.reg.MustRegister(newPoolCollector(p))
+	}
 	for _, reason := range []string{"queue_full", "shutting_down", api.CodePolicyDenied, api.CodeQuotaExceeded, api.CodeValidationFailed} {
 		m.rejected.WithLabelValues(reason)
 	}

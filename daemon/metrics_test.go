@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -149,5 +150,73 @@ func TestMetrics(t *testing.T) {
 	}
 	if _, ok := fams["go_goroutines"]; !ok {
 		t.Error("no Go runtime metrics")
+	}
+}
+
+// statsRunner is a runner with a warm pool whose counters the test sets.
+type statsRunner struct {
+	fakeRunner
+	st jail.PoolStats
+}
+
+func (r *statsRunner) Stats() jail.PoolStats { return r.st }
+
+// scrapeHandler builds a Server on runner and parses its /metrics.
+func scrapeHandler(t *testing.T, runner jail.Runner) map[string]*dto.MetricFamily {
+	t.Helper()
+	cfg := Default()
+	cfg.StateDir = t.TempDir()
+	srv, err := New(Options{Config: cfg, Runner: runner, Images: testImages, Version: "test",
+		Host: HostInfo{CgroupVersion: "v1", Seccomp: true}, Authorize: func(*api.Caller) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", api.PathMetrics, nil)
+	req.Host = "localhost"
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("GET /metrics = %d %s", rec.Code, rec.Body)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(rec.Body)
+	if err != nil {
+		t.Fatalf("parse exposition: %v", err)
+	}
+	return fams
+}
+
+func TestPoolMetrics(t *testing.T) {
+	r := &statsRunner{st: jail.PoolStats{Parked: 3, MemoryBytes: 30 << 20, BudgetBytes: 512 << 20,
+		Hits: 7, Misses: 2, Ineligible: 1, Refills: 10, RefillErrors: 1,
+		Keys: []jail.PoolKeyStats{{Language: jail.Python, Rootfs: "python@sha256:ab", Parked: 2, Target: 4, RefillLastMS: 42}}}}
+	fams := scrapeHandler(t, r)
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"jaild_pool_parked_jails", nil, 3},
+		{"jaild_pool_memory_bytes", nil, 30 << 20},
+		{"jaild_pool_memory_budget_bytes", nil, 512 << 20},
+		{"jaild_pool_runs_total", map[string]string{"result": "hit"}, 7},
+		{"jaild_pool_runs_total", map[string]string{"result": "miss"}, 2},
+		{"jaild_pool_runs_total", map[string]string{"result": "ineligible"}, 1},
+		{"jaild_pool_refills_total", nil, 10},
+		{"jaild_pool_refill_errors_total", nil, 1},
+		{"jaild_pool_key_parked_jails", map[string]string{"language": "python", "rootfs": "python@sha256:ab"}, 2},
+		{"jaild_pool_key_target_jails", map[string]string{"language": "python", "rootfs": "python@sha256:ab"}, 4},
+		{"jaild_pool_key_refill_seconds", map[string]string{"language": "python", "rootfs": "python@sha256:ab"}, 0.042},
+	} {
+		m := sample(t, fams, c.name, c.labels)
+		got := m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		if got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	// A runner without a pool exports no pool series.
+	plain := scrapeHandler(t, &fakeRunner{})
+	if _, ok := plain["jaild_pool_parked_jails"]; ok {
+		t.Error("pool series exported by a daemon without a pool")
 	}
 }

@@ -3,6 +3,8 @@ package daemon
 import (
 	"sort"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/jaild/jaild/daemon/api"
 	"github.com/jaild/jaild/jail"
 )
@@ -61,4 +63,56 @@ func poolInfo(st jail.PoolStats) *api.PoolInfo {
 			RefillLastMS: k.RefillLastMS, RefillMeanMS: k.RefillMeanMS, JailBytes: k.JailBytesMean})
 	}
 	return pi
+}
+
+// poolCollector exports the warm pool's counters on /metrics, read from
+// Stats at scrape time so they can never drift from /v1/info.
+type poolCollector struct {
+	pool                                   poolStatser
+	parked, memory, budget                 *prometheus.Desc
+	runs, refills, refillErrors            *prometheus.Desc
+	keyParked, keyTarget, keyRefillSeconds *prometheus.Desc
+}
+
+func newPoolCollector(p poolStatser) *poolCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("jaild_pool_"+name, help, labels, nil)
+	}
+	return &poolCollector{pool: p,
+		parked:           d("parked_jails", "Jails built ahead and parked now, all keys."),
+		memory:           d("memory_bytes", "cgroup memory charged to parked jails now."),
+		budget:           d("memory_budget_bytes", "Memory parked jails may use together."),
+		runs:             d("runs_total", "Runs by how the pool served them: hit (a parked jail), miss (none parked for its key), ineligible (no key matches its spec).", "result"),
+		refills:          d("refills_total", "Parked jails built."),
+		refillErrors:     d("refill_errors_total", "Parked jails that failed to build."),
+		keyParked:        d("key_parked_jails", "Parked jails per pool key.", "language", "rootfs"),
+		keyTarget:        d("key_target_jails", "Parked jails wanted per pool key (adapts to demand).", "language", "rootfs"),
+		keyRefillSeconds: d("key_refill_seconds", "Build time of the latest parked jail per pool key.", "language", "rootfs"),
+	}
+}
+
+func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.parked, c.memory, c.budget, c.runs, c.refills, c.refillErrors,
+		c.keyParked, c.keyTarget, c.keyRefillSeconds} {
+		ch <- d
+	}
+}
+
+func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.pool.Stats()
+	g, n := prometheus.GaugeValue, prometheus.CounterValue
+	ch <- prometheus.MustNewConstMetric(c.parked, g, float64(st.Parked))
+	ch <- prometheus.MustNewConstMetric(c.memory, g, float64(st.MemoryBytes))
+	ch <- prometheus.MustNewConstMetric(c.budget, g, float64(st.BudgetBytes))
+	ch <- prometheus.MustNewConstMetric(c.runs, n, float64(st.Hits), "hit")
+	ch <- prometheus.MustNewConstMetric(c.runs, n, float64(st.Misses), "miss")
+	ch <- prometheus.MustNewConstMetric(c.runs, n, float64(st.Ineligible), "ineligible")
+	ch <- prometheus.MustNewConstMetric(c.refills, n, float64(st.Refills))
+	ch <- prometheus.MustNewConstMetric(c.refillErrors, n, float64(st.RefillErrors))
+	for _, k := range st.Keys {
+		l := []string{string(k.Language), k.Rootfs}
+		ch <- prometheus.MustNewConstMetric(c.keyParked, g, float64(k.Parked), l...)
+		ch <- prometheus.MustNewConstMetric(c.keyTarget, g, float64(k.Target), l...)
+		ch <- prometheus.MustNewConstMetric(c.keyRefillSeconds, g, k.RefillLastMS/1000, l...)
+	}
 }
