@@ -248,7 +248,9 @@ func TestE2EEvalStdioVerdicts(t *testing.T) {
 func TestE2EEvalStopAndBudget(t *testing.T) {
 	requireJails(t)
 	d := startDaemon(t, newState(t))
-	cases := []api.EvalCase{kcase("pass", "1", "2", nil), kcase("fail", "1", "2", nil), kcase("pass", "2", "4", nil)}
+	// Room for a loaded host: queue wait counts against a case's wall budget.
+	roomy := &api.Limits{WallMS: 30000}
+	cases := []api.EvalCase{kcase("pass", "1", "2", roomy), kcase("fail", "1", "2", roomy), kcase("pass", "2", "4", roomy)}
 	for _, shared := range []bool{false, true} {
 		r := d.eval(t, api.EvalRequest{Language: "python", Code: pyFunc, SharedJail: shared, StopOnFirstFailure: true, Cases: cases})
 		if got := verdicts(r); got != "pass,fail,skipped" || r.Summary.Skipped != 1 || r.Cases[2].Reason == "" {
