@@ -352,6 +352,11 @@ func runHostile(t *testing.T, r *Runner, env *hostileEnv, c hostileCase) {
 		Limits:  jail.DefaultLimits(),
 		Seccomp: policy.DefaultSeccomp(),
 	}
+	// Every case that expects a timeout or cpu_limit names its budgets;
+	// the others get room, so that a loaded host (the suite runs jails
+	// concurrently, with a live target beside them) cannot turn an exact
+	// "ok" into a timeout.
+	spec.Limits.Wall, spec.Limits.CPUTime = 30*time.Second*timeScale, 30*time.Second*timeScale
 	if err := c.applyLimits(&spec.Limits); err != nil {
 		t.Fatal(err)
 	}
