@@ -114,7 +114,7 @@ func Default() Config {
 			OutputBytes: 16 << 20, TmpBytes: 512 << 20},
 		History: HistoryConfig{MaxAge: Duration{30 * 24 * time.Hour}, MaxRows: 100000, OutputBytes: 64 << 10},
 		Policy:  "/etc/jaild/policy.toml",
-		Pool:    PoolConfig{Size: 2, MaxSize: 4, MemoryBudget: 512 << 20, Builders: 2},
+		Pool:    PoolConfig{Size: 0, MaxSize: 4, MemoryBudget: 512 << 20, Builders: 2},
 	}
 }
 
