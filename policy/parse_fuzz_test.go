@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -141,4 +142,19 @@ func cloneMasked(args []specs.LinuxSeccompArg) bool {
 		}
 	}
 	return false
+}
+
+// TestParseRefusesMixedCaseKeys: the TOML decoder matches keys to fields
+// ignoring case, so a key spelt otherwise than the format would be
+// accepted, and two spellings of one table fill it in map order.
+func TestParseRefusesMixedCaseKeys(t *testing.T) {
+	for _, body := range []string{
+		"[Profile.py]\nlanguage = \"python\"\n[[rule]]\nuid = 0\nprofiles = [\"py\"]\n",
+		"[profile.py]\nLanguage = \"python\"\n[[rule]]\nuid = 0\nprofiles = [\"py\"]\n",
+		"[profile.py]\nlanguage = \"python\"\n[[Rule]]\nuid = 0\nprofiles = [\"py\"]\n",
+	} {
+		if _, err := Parse([]byte(body), "case.toml"); err == nil || !strings.Contains(err.Error(), "keys are lower-case") {
+			t.Errorf("Parse(%q) = %v, want the lower-case refusal", body, err)
+		}
+	}
 }
