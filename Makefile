@@ -68,7 +68,7 @@ soak: build ## soak a real daemon: SOAK_RUNS (10000) mixed runs from 16 clients,
 FUZZTIME ?= 15s
 FUZZ_TARGETS := ./daemon:FuzzDecodeRun ./daemon:FuzzConfigFile ./policy:FuzzSeccompCloneAndPersonality \
 	./jail:FuzzValidFileName ./jail/container:FuzzCapture ./jail/container:FuzzSeccompProfile \
-	./rootfs:FuzzEscapes ./rootfs:FuzzResolveIn
+	./rootfs:FuzzEscapes ./rootfs:FuzzResolveIn ./daemon:FuzzPistonExecute ./policy:FuzzParse
 fuzz: ## run every fuzz target for FUZZTIME (15s) each from its committed seed corpus
 	@set -o pipefail; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \
 	  $(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg 2>&1 \

@@ -174,22 +174,42 @@ func (o *interleaved) add(_ jail.Stream, p []byte) {
 	o.mu.Unlock()
 }
 
-func (s *Server) handlePistonExecute(w http.ResponseWriter, r *http.Request) {
+// decodePiston reads a Piston request body and maps it to jaild's terms;
+// every error is one writePistonError answers with a 4xx.
+func decodePiston(w http.ResponseWriter, r *http.Request, maxBody int64, versions map[jail.Language]string) (*api.PistonRequest, *pistonJob, error) {
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		writePistonError(w, &pistonError{http.StatusUnsupportedMediaType, "requests must be of type application/json"})
-		return
+		return nil, nil, &pistonError{http.StatusUnsupportedMediaType, "requests must be of type application/json"}
 	}
 	var preq api.PistonRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.config().MaxBodyBytes))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	if err := dec.Decode(&preq); err != nil {
 		if _, ok := err.(*http.MaxBytesError); ok {
-			writePistonError(w, err)
-			return
+			return nil, nil, err
 		}
-		writePistonError(w, pistonBad("request body is not a JSON object: %v", err))
-		return
+		return nil, nil, pistonBad("request body is not a JSON object: %v", err)
 	}
-	pj, err := parsePiston(&preq, s.versions())
+	pj, err := parsePiston(&preq, versions)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &preq, pj, nil
+}
+
+// toJob bounds the mapped request by the profile's maxima and validates
+// it exactly as POST /v1/runs does, with Piston's error shape.
+func (pj *pistonJob) toJob(preq *api.PistonRequest, cfg *Config, prof *policy.Profile) (*job, error) {
+	if err := pj.setLimits(preq, toAPILimits(prof.MaxLimits)); err != nil {
+		return nil, err
+	}
+	j, err := validateRun(&pj.req, cfg, prof)
+	if err != nil {
+		return nil, pistonBad("%s", strings.TrimPrefix(err.Error(), jail.ErrInvalidSpec.Error()+": "))
+	}
+	return j, nil
+}
+
+func (s *Server) handlePistonExecute(w http.ResponseWriter, r *http.Request) {
+	preq, pj, err := decodePiston(w, r, s.config().MaxBodyBytes, s.versions())
 	if err != nil {
 		writePistonError(w, err)
 		return
@@ -201,13 +221,9 @@ func (s *Server) handlePistonExecute(w http.ResponseWriter, r *http.Request) {
 		writePistonError(w, err)
 		return
 	}
-	if err := pj.setLimits(&preq, toAPILimits(a.prof.MaxLimits)); err != nil {
-		writePistonError(w, err)
-		return
-	}
-	j, err := validateRun(&pj.req, s.config(), a.prof)
+	j, err := pj.toJob(preq, s.config(), a.prof)
 	if err != nil {
-		writePistonError(w, pistonBad("%s", strings.TrimPrefix(err.Error(), jail.ErrInvalidSpec.Error()+": ")))
+		writePistonError(w, err)
 		return
 	}
 	_, release, err := s.gate(r.Context(), a, j)

@@ -164,6 +164,15 @@ func Parse(data []byte, name string) (*Policy, error) {
 	for _, k := range md.Undecoded() {
 		errs = append(errs, fmt.Sprintf("line %d: unknown key %s", loc.line(k), k.String()))
 	}
+	// The decoder matches keys to fields ignoring case, so [profIle.x] and
+	// [profile.x] would both fill profile x, in map order: the same file
+	// could load differently each time. Every key of the format is
+	// lower-case (profile names too), so anything else is refused.
+	for _, k := range md.Keys() {
+		if s := k.String(); s != strings.ToLower(s) {
+			errs = append(errs, fmt.Sprintf("line %d: key %s: keys are lower-case", loc.line(k), s))
+		}
+	}
 	sum := sha256.Sum256(data)
 	p := &Policy{Profiles: map[string]*Profile{}, Digest: "sha256:" + hex.EncodeToString(sum[:]), Source: name,
 		memberOf: memberOf}
