@@ -220,6 +220,12 @@ print(json.dumps(out, sort_keys=True))
 	// stderr, ptmx; no devpts behind it) and the shm tmpfs: no disks, mem,
 	// kmsg, fuse.
 	want6 := "[fd full null ptmx random shm stderr stdin stdout tty urandom zero]"
+	if _, err := os.Stat("/proc/kcore"); err == nil {
+		// runc adds the standard /dev/core -> /proc/kcore link when the
+		// kernel has kcore (seen in the cgroup v2 VM); /proc/kcore itself
+		// is masked in the jail (checked above).
+		want6 = "[core fd full null ptmx random shm stderr stdin stdout tty urandom zero]"
+	}
 	if dev := fmt.Sprint(got["dev"]); dev != want6 {
 		t.Errorf("/dev = %s, want %s", dev, want6)
 	}
