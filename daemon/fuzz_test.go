@@ -21,14 +21,7 @@ import (
 // valid file names, the entrypoint among the files, limits within the
 // maximum and the kernel's bounds, env as KEY=VALUE, argv+env within budget.
 func FuzzDecodeRun(f *testing.F) {
-	cfg := Default()
-	pol, err := policy.LoadDefault()
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := pol.Inherit(toPolicyLimits(cfg.DefaultLimits), toPolicyLimits(cfg.MaxLimits)); err != nil {
-		f.Fatal(err)
-	}
+	cfg, pol := defaultPolicy(f)
 	decodeRun := func(r *http.Request, w http.ResponseWriter, cfg *Config) (*job, error) {
 		var req api.RunRequest
 		if err := decodeJSON(w, r, cfg.MaxBodyBytes, &req); err != nil {
@@ -140,4 +133,19 @@ func FuzzConfigFile(f *testing.F) {
 			t.Fatalf("validated config whose default limits are refused: %v", err)
 		}
 	})
+}
+
+// defaultPolicy is the daemon's default config and the shipped policy with
+// its profiles' unset limits filled from that config, as the server does.
+func defaultPolicy(f *testing.F) (Config, *policy.Policy) {
+	f.Helper()
+	cfg := Default()
+	pol, err := policy.LoadDefault()
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := pol.Inherit(toPolicyLimits(cfg.DefaultLimits), toPolicyLimits(cfg.MaxLimits)); err != nil {
+		f.Fatal(err)
+	}
+	return cfg, pol
 }

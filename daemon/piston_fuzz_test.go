@@ -9,7 +9,6 @@ import (
 
 	"github.com/jaild/jaild/daemon/api"
 	"github.com/jaild/jaild/jail"
-	"github.com/jaild/jaild/policy"
 )
 
 // FuzzPistonExecute feeds arbitrary bodies to the Piston v2 execute
@@ -20,14 +19,7 @@ import (
 // POST /v1/runs (checkJob), in the language Piston asked for, with the
 // first utf8 file as entrypoint and limits within the profile's maximum.
 func FuzzPistonExecute(f *testing.F) {
-	cfg := Default()
-	pol, err := policy.LoadDefault()
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := pol.Inherit(toPolicyLimits(cfg.DefaultLimits), toPolicyLimits(cfg.MaxLimits)); err != nil {
-		f.Fatal(err)
-	}
+	cfg, pol := defaultPolicy(f)
 	versions := map[jail.Language]string{jail.Python: "3.11.2", jail.Node: "18.20.4"}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := httptest.NewRequest(http.MethodPost, api.PathPistonExecute, bytes.NewReader(body))
