@@ -136,6 +136,19 @@ func (c *Config) LoadFile(path string) error {
 		}
 		return fmt.Errorf("parse config %s: unknown keys: %s", path, strings.Join(keys, ", "))
 	}
+	// The decoder falls back to matching keys ignoring case, so MAX_CONCURRENT
+	// and max_concurrent would both set one field, and the one that wins
+	// depends on the order in the file. Every key of the format is lower-case,
+	// so anything else is refused, as in the policy file.
+	var bad []string
+	for _, k := range md.Keys() {
+		if s := k.String(); s != strings.ToLower(s) {
+			bad = append(bad, s)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("parse config %s: keys are lower-case: %s", path, strings.Join(bad, ", "))
+	}
 	return nil
 }
 

@@ -35,6 +35,13 @@ func TestConfigLoadAndValidate(t *testing.T) {
 	if err := c.LoadFile(write("max_concurent = 3\n")); err == nil || !strings.Contains(err.Error(), "max_concurent") {
 		t.Errorf("typo key: err = %v, want it named", err)
 	}
+	// The decoder would match these ignoring case; the file format is lower-case.
+	for _, body := range []string{"MAX_CONCURRENT = 3\n", "max_concurrent = 3\nMax_Concurrent = 5\n", "[Max_Limits]\nwall_ms = 9000\n"} {
+		c = Default()
+		if err := c.LoadFile(write(body)); err == nil || !strings.Contains(err.Error(), "lower-case") {
+			t.Errorf("%q: err = %v, want a lower-case key error", body, err)
+		}
+	}
 	for _, tc := range []struct {
 		name   string
 		mutate func(*Config)
