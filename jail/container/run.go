@@ -79,47 +79,8 @@ func (j *run) destroy() error {
 
 // launch starts the script with its stdio on pipes the runner drains.
 func (j *run) launch() error {
-	inR, inW, err := os.Pipe()
+	inW, outR, errR, err := j.startInit()
 	if err != nil {
-		return fmt.Errorf("create stdin pipe: %w", err)
-	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		inR.Close()
-		inW.Close()
-		return fmt.Errorf("create stdout pipe: %w", err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		inR.Close()
-		inW.Close()
-		outR.Close()
-		outW.Close()
-		return fmt.Errorf("create stderr pipe: %w", err)
-	}
-	j.readers = []*os.File{outR, errR}
-	j.push(func() error {
-		inW.Close()
-		outR.Close()
-		errR.Close()
-		return nil
-	})
-	j.process = &libcontainer.Process{
-		Args:   j.spec.Argv,
-		Env:    j.spec.Env,
-		Cwd:    jail.WorkDir,
-		Stdin:  inR,
-		Stdout: outW,
-		Stderr: errW,
-		Init:   true,
-	}
-	err = j.ct.Run(j.process)
-	// The jail holds its own copies now; ours must go so EOF can arrive.
-	inR.Close()
-	outW.Close()
-	errW.Close()
-	if err != nil {
-		j.process = nil
 		return fmt.Errorf("start jail: %w", err)
 	}
 	j.started = time.Now()

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/opencontainers/runc/libcontainer"
-
 	"github.com/jaild/jaild/jail"
 )
 
@@ -54,59 +52,27 @@ func (r *Runner) park(lang jail.Language, tmpl *jail.Spec, prog program) (*run, 
 // launchParked starts the loader with stdio and its two pipes, and waits
 // for its ready byte.
 func (j *run) launchParked(p *parked) error {
-	var files []*os.File // every end, closed on error
-	closeAll := func() {
-		for _, f := range files {
-			f.Close()
-		}
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("create request pipe: %w", err)
 	}
-	pipe := func() (r, w *os.File, err error) {
-		r, w, err = os.Pipe()
-		if err == nil {
-			files = append(files, r, w)
-		}
-		return r, w, err
-	}
-	inR, inW, err1 := pipe()
-	outR, outW, err2 := pipe()
-	errR, errW, err3 := pipe()
-	reqR, reqW, err4 := pipe()
-	readyR, readyW, err5 := pipe()
-	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
-		closeAll()
-		return fmt.Errorf("create pipes: %w", err)
-	}
-	p.stdin, p.req, p.out, p.err = inW, reqW, outR, errR
-	j.readers = []*os.File{outR, errR}
-	j.push(func() error {
-		inW.Close()
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		reqR.Close()
 		reqW.Close()
-		outR.Close()
-		errR.Close()
-		return nil
-	})
-	j.process = &libcontainer.Process{
-		Args:   j.spec.Argv,
-		Env:    j.spec.Env,
-		Cwd:    jail.WorkDir,
-		Stdin:  inR,
-		Stdout: outW,
-		Stderr: errW,
-		Init:   true,
-	}
-	// ExtraFiles[i] becomes fd 3+i in the jail, where the loader reads them.
-	j.process.ExtraFiles = make([]*os.File, 2)
-	j.process.ExtraFiles[loaderRequestFD-3] = reqR
-	j.process.ExtraFiles[loaderReadyFD-3] = readyW
-	err := j.ct.Run(j.process)
-	for _, f := range []*os.File{inR, outW, errW, reqR, readyW} {
-		f.Close()
+		return fmt.Errorf("create ready pipe: %w", err)
 	}
 	defer readyR.Close()
+	j.push(func() error { reqW.Close(); return nil }) // handover closes it first
+	// ExtraFiles[i] becomes fd 3+i in the jail, where the loader reads them.
+	extra := make([]*os.File, 2)
+	extra[loaderRequestFD-3] = reqR
+	extra[loaderReadyFD-3] = readyW
+	inW, outR, errR, err := j.startInit(extra...)
 	if err != nil {
-		j.process = nil
 		return fmt.Errorf("start parked jail: %w", err)
 	}
+	p.stdin, p.req, p.out, p.err = inW, reqW, outR, errR
 	j.exited = j.watchExit()
 	st, err := j.ct.State()
 	if err != nil {
