@@ -22,6 +22,7 @@ mmdebstrap --variant=minbase --include="$packages" \
   --essential-hook='echo MODULES=list > "$1/etc/initramfs-tools/conf.d/jaild-vm.conf"' \
   --essential-hook='printf "virtio_pci\nvirtio_blk\next4\n" > "$1/usr/share/initramfs-tools/modules.d/jaild-vm"' \
   --customize-hook='echo jaild-vm > "$1/etc/hostname"' \
+  --customize-hook='printf "127.0.0.1\tlocalhost\n127.0.1.1\tjaild-vm\n::1\tlocalhost ip6-localhost ip6-loopback\n" > "$1/etc/hosts"' \
   --customize-hook='printf "/dev/vda / ext4 rw,errors=remount-ro 0 1\n" > "$1/etc/fstab"' \
   --customize-hook="install -m 0644 '$here/guest/jaild-vmtest.service' \"\$1/etc/systemd/system/\"" \
   --customize-hook="install -m 0755 '$here/guest/jaild-vmtest' \"\$1/usr/local/sbin/\"" \

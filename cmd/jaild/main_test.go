@@ -130,7 +130,11 @@ func startDaemonWant(t *testing.T, state string, health int, extra ...string) *d
 			t.Logf("daemon log:\n%s", d.log.String())
 		}
 	})
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	// A hang guard, not a timing claim: start-up checks every rootfs's
+	// digest and runs a smoke jail per language, about 0.3 s here but
+	// 15 s and more under QEMU's software emulation (make test-vm).
+	const startWait = 90 * time.Second
+	for deadline := time.Now().Add(startWait); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if resp, err := d.http.Get("http://jaild" + api.PathHealth); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == health {
@@ -138,7 +142,7 @@ func startDaemonWant(t *testing.T, state string, health int, extra ...string) *d
 			}
 		}
 	}
-	t.Fatalf("daemon not healthy within 10s; log:\n%s", d.log.String())
+	t.Fatalf("daemon not healthy within %v (its log follows)", startWait)
 	return nil
 }
 
