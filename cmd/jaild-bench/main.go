@@ -1,6 +1,6 @@
 // Command jaild-bench measures jaild against the bare interpreter in one
-// process run: it starts two daemons of its own (cold: no pool; warm: the
-// default pool) on temporary sockets and state dirs, then interleaves bare
+// process run: it starts two daemons of its own (cold: no pool; warm: a
+// pool of -pool-size, 2 by default, per language) on temporary sockets and state dirs, then interleaves bare
 // python3/node starts, cold and warm jailed runs end-to-end through the
 // Unix socket, so that machine noise hits every mode alike.
 //
