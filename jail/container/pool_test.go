@@ -207,6 +207,45 @@ func TestPoolUsageIsTheRunsOwn(t *testing.T) {
 	}
 }
 
+// TestPoolExitLooksCold: what an interpreter does at exit, atexit
+// handlers, finalizers of the script's objects (cycles included, which
+// only the final collections free) and the flush of its output, prints
+// the same warm as cold.
+func TestPoolExitLooksCold(t *testing.T) {
+	p := testPool(t, jail.Python, jail.Node)
+	for _, tc := range []struct {
+		lang jail.Language
+		code string
+	}{
+		{jail.Python, `import atexit, gc, sys
+class D:
+    def __init__(s, n): s.n = n
+    def __del__(s): print("del", s.n)
+a = D("global")
+b = D("cycle"); b.self = b
+atexit.register(lambda: print("atexit"))
+print("gc", gc.isenabled(), gc.get_threshold(), gc.collect() >= 0)
+sys.stdout.write("unflushed")`},
+		{jail.Node, `process.on('beforeExit', () => { if (!globalThis.again) { globalThis.again = 1; setTimeout(() => console.log('later'), 1); } });
+process.on('exit', (c) => { console.log('exit', c, process.exitCode); });
+process.exitCode = 3;
+process.stdout.write('unflushed');`},
+	} {
+		t.Run(string(tc.lang), func(t *testing.T) {
+			spec := poolSpec(t, tc.lang, tc.code)
+			cold, warm := runJail(t, spec), runWarm(t, p, spec)
+			if cold.Status != warm.Status || cold.ExitCode != warm.ExitCode || string(cold.Stdout) != string(warm.Stdout) ||
+				string(cold.Stderr) != string(warm.Stderr) {
+				t.Errorf("cold %s %d %q %q\nwarm %s %d %q %q", cold.Status, cold.ExitCode, cold.Stdout, cold.Stderr,
+					warm.Status, warm.ExitCode, warm.Stdout, warm.Stderr)
+			}
+			if !strings.Contains(string(cold.Stdout), "unflushed") {
+				t.Errorf("cold stdout %q: the script's last write is missing", cold.Stdout)
+			}
+		})
+	}
+}
+
 // TestPoolMemoryPeak: a warm run's reported peak covers what its script
 // touched, read from the parked jail's own cgroup (v1 max_usage_in_bytes,
 // v2 memory.peak: reset at hand-over from Linux 6.12, the jail's lifetime
