@@ -136,20 +136,37 @@ func (c *Config) LoadFile(path string) error {
 		}
 		return fmt.Errorf("parse config %s: unknown keys: %s", path, strings.Join(keys, ", "))
 	}
-	// The decoder falls back to matching keys ignoring case, so MAX_CONCURRENT
-	// and max_concurrent would both set one field, and the one that wins
-	// depends on the order in the file. Every key of the format is lower-case,
-	// so anything else is refused, as in the policy file.
+	// The decoder falls back to matching keys with strings.EqualFold, so
+	// MAX_CONCURRENT, max_concurrent and even "ſtate_dir" (U+017F folds to
+	// s) would all set one field, and with two of them in a file which wins
+	// follows Go's map order: the same file could load differently each
+	// time. Every key of the format is ASCII a-z, 0-9 and _, so anything
+	// else is refused, as in the policy file.
 	var bad []string
 	for _, k := range md.Keys() {
-		if s := k.String(); s != strings.ToLower(s) {
-			bad = append(bad, s)
+		for _, part := range k {
+			if !plainKey(part, false) {
+				bad = append(bad, k.String())
+				break
+			}
 		}
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("parse config %s: keys are lower-case: %s", path, strings.Join(bad, ", "))
+		return fmt.Errorf("parse config %s: keys are ASCII lower-case letters, digits and _: %s", path, strings.Join(bad, ", "))
 	}
 	return nil
+}
+
+// plainKey reports whether a key part is ASCII lower-case letters, digits
+// and _ (and - when dash).
+func plainKey(s string, dash bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || dash && c == '-') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // Validate checks every field; it reports all problems at once.

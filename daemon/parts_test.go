@@ -36,9 +36,11 @@ func TestConfigLoadAndValidate(t *testing.T) {
 		t.Errorf("typo key: err = %v, want it named", err)
 	}
 	// The decoder would match these ignoring case; the file format is lower-case.
-	for _, body := range []string{"MAX_CONCURRENT = 3\n", "max_concurrent = 3\nMax_Concurrent = 5\n", "[Max_Limits]\nwall_ms = 9000\n"} {
+	// U+017F (long s) is lower-case already, and EqualFold folds it to s.
+	for _, body := range []string{"MAX_CONCURRENT = 3\n", "max_concurrent = 3\nMax_Concurrent = 5\n", "[Max_Limits]\nwall_ms = 9000\n",
+		"\"max_fileſ\" = 3\n"} {
 		c = Default()
-		if err := c.LoadFile(write(body)); err == nil || !strings.Contains(err.Error(), "lower-case") {
+		if err := c.LoadFile(write(body)); err == nil || !strings.Contains(err.Error(), "ASCII lower-case") {
 			t.Errorf("%q: err = %v, want a lower-case key error", body, err)
 		}
 	}

@@ -164,13 +164,17 @@ func Parse(data []byte, name string) (*Policy, error) {
 	for _, k := range md.Undecoded() {
 		errs = append(errs, fmt.Sprintf("line %d: unknown key %s", loc.line(k), k.String()))
 	}
-	// The decoder matches keys to fields ignoring case, so [profIle.x] and
-	// [profile.x] would both fill profile x, in map order: the same file
-	// could load differently each time. Every key of the format is
-	// lower-case (profile names too), so anything else is refused.
+	// The decoder matches keys to fields with strings.EqualFold, so
+	// [profIle.x], [profile.x] and even [ſ…] forms (U+017F folds to s)
+	// would all fill profile x, in map order: the same file could load
+	// differently each time. Every key of the format, profile names too, is
+	// ASCII lower-case letters, digits, _ and -, so anything else is refused.
 	for _, k := range md.Keys() {
-		if s := k.String(); s != strings.ToLower(s) {
-			errs = append(errs, fmt.Sprintf("line %d: key %s: keys are lower-case", loc.line(k), s))
+		for _, part := range k {
+			if !plainKey(part) {
+				errs = append(errs, fmt.Sprintf("line %d: key %s: keys are ASCII lower-case letters, digits, _ and -", loc.line(k), k.String()))
+				break
+			}
 		}
 	}
 	sum := sha256.Sum256(data)
@@ -201,4 +205,16 @@ func Parse(data []byte, name string) (*Policy, error) {
 		return nil, fmt.Errorf("%w: %s:\n  %s", ErrInvalid, name, strings.Join(errs, "\n  "))
 	}
 	return p, nil
+}
+
+// plainKey reports whether a key part is ASCII lower-case letters, digits,
+// _ and -.
+func plainKey(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -152,8 +152,10 @@ func TestParseRefusesMixedCaseKeys(t *testing.T) {
 		"[Profile.py]\nlanguage = \"python\"\n[[rule]]\nuid = 0\nprofiles = [\"py\"]\n",
 		"[profile.py]\nLanguage = \"python\"\n[[rule]]\nuid = 0\nprofiles = [\"py\"]\n",
 		"[profile.py]\nlanguage = \"python\"\n[[Rule]]\nuid = 0\nprofiles = [\"py\"]\n",
+		// U+017F (long s) is lower-case already, and EqualFold folds it to s.
+		"[profile.py]\nlanguage = \"python\"\n\"ſeccomp\" = \"wide\"\n[[rule]]\nuid = 0\nprofiles = [\"py\"]\n",
 	} {
-		if _, err := Parse([]byte(body), "case.toml"); err == nil || !strings.Contains(err.Error(), "keys are lower-case") {
+		if _, err := Parse([]byte(body), "case.toml"); err == nil || !strings.Contains(err.Error(), "keys are ASCII lower-case") {
 			t.Errorf("Parse(%q) = %v, want the lower-case refusal", body, err)
 		}
 	}
