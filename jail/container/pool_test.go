@@ -216,6 +216,9 @@ func TestPoolExitLooksCold(t *testing.T) {
 	for _, tc := range []struct {
 		lang jail.Language
 		code string
+		want jail.Status
+		exit int
+		outs []string // in the cold run's stdout, in this order
 	}{
 		{jail.Python, `import atexit, gc, sys
 class D:
@@ -225,11 +228,11 @@ a = D("global")
 b = D("cycle"); b.self = b
 atexit.register(lambda: print("atexit"))
 print("gc", gc.isenabled(), gc.get_threshold(), gc.collect() >= 0)
-sys.stdout.write("unflushed")`},
+sys.stdout.write("unflushed")`, jail.StatusOK, 0, []string{"gc True", "unflushed", "atexit", "del global", "del cycle"}},
 		{jail.Node, `process.on('beforeExit', () => { if (!globalThis.again) { globalThis.again = 1; setTimeout(() => console.log('later'), 1); } });
 process.on('exit', (c) => { console.log('exit', c, process.exitCode); });
 process.exitCode = 3;
-process.stdout.write('unflushed');`},
+process.stdout.write('unflushed');`, jail.StatusExitNonzero, 3, []string{"unflushed", "later", "exit 3 3"}},
 	} {
 		t.Run(string(tc.lang), func(t *testing.T) {
 			spec := poolSpec(t, tc.lang, tc.code)
@@ -239,8 +242,18 @@ process.stdout.write('unflushed');`},
 				t.Errorf("cold %s %d %q %q\nwarm %s %d %q %q", cold.Status, cold.ExitCode, cold.Stdout, cold.Stderr,
 					warm.Status, warm.ExitCode, warm.Stdout, warm.Stderr)
 			}
-			if !strings.Contains(string(cold.Stdout), "unflushed") {
-				t.Errorf("cold stdout %q: the script's last write is missing", cold.Stdout)
+			// The comparison means something only if the exit did its work.
+			if cold.Status != tc.want || cold.ExitCode != tc.exit {
+				t.Errorf("cold run %s exit %d, want %s exit %d", cold.Status, cold.ExitCode, tc.want, tc.exit)
+			}
+			rest := string(cold.Stdout)
+			for _, o := range tc.outs {
+				i := strings.Index(rest, o)
+				if i < 0 {
+					t.Errorf("cold stdout %q: %q missing or out of order", cold.Stdout, o)
+					break
+				}
+				rest = rest[i+len(o):]
 			}
 		})
 	}
