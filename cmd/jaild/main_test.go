@@ -141,6 +141,9 @@ func startDaemonWant(t *testing.T, state string, health int, extra ...string) *d
 				return d
 			}
 		}
+		if exited(d.cmd.Process.Pid) {
+			t.Fatalf("daemon exited before it was healthy (its log follows)")
+		}
 	}
 	t.Fatalf("daemon not healthy within %v (its log follows)", startWait)
 	return nil
@@ -254,4 +257,16 @@ func assertNothingLeft(t *testing.T, state string, markers ...string) {
 			t.Errorf("jail processes %v carrying %s still run", pids, m)
 		}
 	}
+}
+
+// exited reports whether pid is a zombie (or gone): a child that died
+// before anyone waited for it.
+func exited(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name, which is in parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z'
 }
