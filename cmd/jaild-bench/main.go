@@ -1,6 +1,7 @@
 // Command jaild-bench measures jaild against the bare interpreter in one
 // process run: it starts two daemons of its own (cold: no pool; warm: a
-// pool of -pool-size, 2 by default, per language) on temporary sockets and state dirs, then interleaves bare
+// pool of -pool-size, 2 by default, per pool key, one key per policy
+// profile) on temporary sockets and state dirs, then interleaves bare
 // python3/node starts, cold and warm jailed runs end-to-end through the
 // Unix socket, so that machine noise hits every mode alike.
 //
@@ -40,7 +41,7 @@ func main() {
 	flag.StringVar(&o.jaild, "jaild", "bin/jaild", "jaild binary")
 	flag.StringVar(&o.rootfs, "rootfs", defaultRootfs(), "rootfs store the daemons use (read only)")
 	flag.BoolVar(&o.json, "json", false, "print JSON instead of tables")
-	flag.IntVar(&o.poolSize, "pool-size", 2, "warm daemon's pool size per language")
+	flag.IntVar(&o.poolSize, "pool-size", 2, "warm daemon's pool size per pool key (one key per policy profile)")
 	flag.Parse()
 	rep, err := run(o)
 	if err != nil {
@@ -123,7 +124,7 @@ func run(o options) (*report, error) {
 		return nil, err
 	}
 	defer warm.stop()
-	if err := warm.waitParked(2*o.poolSize, 60*time.Second); err != nil {
+	if err := warm.waitParked(60 * time.Second); err != nil {
 		return nil, err
 	}
 	modes := []*modeStats{
