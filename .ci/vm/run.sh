@@ -8,6 +8,7 @@
 #   3. boot with -kernel/-initrd, output on the second serial port;
 #   4. parse it: fail unless every suite ran, passed and skipped nothing.
 # Needs root (mmdebstrap, the rootfs store). Env: VM_CACHE, VM_TIMEOUT (s),
+# VM_STALL (s without test output that count as a frozen guest, 300),
 # VM_RUN_<SUITE> to override a suite's -test.run regex, VM_KEEP=1.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -124,16 +125,52 @@ log "payload ${size}M ready in $(( $(date +%s) - p0 ))s"
 # 3. Boot. The root disk is opened with snapshot=on so the cached image
 # stays pristine; no network device: the payload is all the guest needs.
 out=$work/ttyS1.log
+# A guest that prints nothing on the test port for $stall seconds is
+# frozen: a failing or hanging test prints (go test's own -test.timeout
+# panics with every goroutine's stack). Twice so far (about 1 run in 8,
+# both right after the container suite's first jail start) the whole guest
+# froze instead: both vCPUs busy, nothing more on either serial port, not
+# even the test timeout's panic. The cause is not known (TCG timer
+# delivery is the suspect). The frozen run's logs are kept in $cache and
+# reported, then the guest boots once more. A second freeze fails.
+stall=${VM_STALL:-300}
+boot() {
+  : >"$out"
+  : >"$work/ttyS0.log"
+  timeout "$timeout" qemu-system-x86_64 -accel "${VM_ACCEL:-tcg}" -m 2048 -smp 2 \
+    -nographic -no-reboot -monitor none -nic none \
+    -kernel "$img/vmlinuz" -initrd "$img/initrd.img" \
+    -append "root=/dev/vda rw console=ttyS0 loglevel=5 systemd.unified_cgroup_hierarchy=1 systemd.show_status=0" \
+    -drive "file=$img/root.img,format=raw,if=virtio,snapshot=on" \
+    -drive "file=$work/payload.img,format=raw,if=virtio,readonly=on" \
+    -serial "file:$work/ttyS0.log" -serial "file:$out" &
+  local q=$! last=0 size quiet=0
+  while kill -0 "$q" 2>/dev/null; do
+    sleep 10
+    size=$(stat -c %s "$out" 2>/dev/null || echo 0)
+    if [ "$size" -ne "$last" ]; then last=$size quiet=0; else quiet=$((quiet + 10)); fi
+    if [ "$quiet" -ge "$stall" ]; then
+      kill "$q" 2>/dev/null || true
+      wait "$q" 2>/dev/null || true
+      return 125
+    fi
+  done
+  wait "$q"
+}
 v0=$(date +%s)
 set +e
-timeout "$timeout" qemu-system-x86_64 -accel "${VM_ACCEL:-tcg}" -m 2048 -smp 2 \
-  -nographic -no-reboot -monitor none -nic none \
-  -kernel "$img/vmlinuz" -initrd "$img/initrd.img" \
-  -append "root=/dev/vda rw console=ttyS0 quiet systemd.unified_cgroup_hierarchy=1 systemd.show_status=0" \
-  -drive "file=$img/root.img,format=raw,if=virtio,snapshot=on" \
-  -drive "file=$work/payload.img,format=raw,if=virtio,readonly=on" \
-  -serial "file:$work/ttyS0.log" -serial "file:$out"
+boot
 qrc=$?
+if [ "$qrc" -eq 125 ]; then
+  cp "$out" "$cache/stalled-ttyS1.log"; cp "$work/ttyS0.log" "$cache/stalled-ttyS0.log"
+  log "STALL: the guest printed nothing for ${stall}s after $(( $(date +%s) - v0 ))s; its last lines:"
+  tail -5 "$out"; log "console (ttyS0) tail:"; tail -8 "$work/ttyS0.log"
+  log "logs kept in $cache/stalled-ttyS{0,1}.log; booting once more"
+  v0=$(date +%s)
+  boot
+  qrc=$?
+  [ "$qrc" -eq 125 ] && { tail -20 "$out"; tail -20 "$work/ttyS0.log"; set -e; die "the guest froze again (no output for ${stall}s)"; }
+fi
 set -e
 vm_s=$(( $(date +%s) - v0 ))
 cp "$out" "$cache/last-ttyS1.log" 2>/dev/null || true

@@ -22,6 +22,14 @@ if [ "$fs" != cgroup2fs ] || [ "$init" != systemd ]; then
 fi
 echo "vmtest: cgroup-v2 ok"
 
+# A heartbeat on the console (ttyS0), apart from the test output (ttyS1):
+# if the guest ever stalls again (run.sh), it tells a frozen guest from a
+# stuck test or a stuck serial port, and what was running.
+( while sleep 30; do
+    echo "heartbeat uptime=$(cut -d' ' -f1 /proc/uptime) load=$(cut -d' ' -f1-3 /proc/loadavg)" \
+      "top: $(ps -eo pcpu=,comm= --sort=-pcpu 2>/dev/null | head -3 | tr -s ' \n' ' ')"
+  done >/dev/ttyS0 2>&1 ) &
+
 # suite NAME PKGDIR BINARY RUN SKIP DELEGATED: one test binary alone in a
 # Delegate=yes unit, started in its package directory as `go test` would
 # (tests read ../README.md). DELEGATED=1 makes the container suite insist
