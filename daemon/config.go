@@ -14,6 +14,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/jaild/jaild/daemon/api"
+	"github.com/jaild/jaild/policy"
 )
 
 // Config is the daemon's configuration: Default(), then the file, then flags.
@@ -145,7 +146,7 @@ func (c *Config) LoadFile(path string) error {
 	var bad []string
 	for _, k := range md.Keys() {
 		for _, part := range k {
-			if !plainKey(part, false) {
+			if !policy.PlainKey(part) { // a dashed key is unknown anyway
 				bad = append(bad, k.String())
 				break
 			}
@@ -155,18 +156,6 @@ func (c *Config) LoadFile(path string) error {
 		return fmt.Errorf("parse config %s: keys are ASCII lower-case letters, digits and _: %s", path, strings.Join(bad, ", "))
 	}
 	return nil
-}
-
-// plainKey reports whether a key part is ASCII lower-case letters, digits
-// and _ (and - when dash).
-func plainKey(s string, dash bool) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || dash && c == '-') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // Validate checks every field; it reports all problems at once.

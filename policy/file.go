@@ -171,7 +171,7 @@ func Parse(data []byte, name string) (*Policy, error) {
 	// ASCII lower-case letters, digits, _ and -, so anything else is refused.
 	for _, k := range md.Keys() {
 		for _, part := range k {
-			if !plainKey(part) {
+			if !PlainKey(part) {
 				errs = append(errs, fmt.Sprintf("line %d: key %s: keys are ASCII lower-case letters, digits, _ and -", loc.line(k), k.String()))
 				break
 			}
@@ -207,9 +207,11 @@ func Parse(data []byte, name string) (*Policy, error) {
 	return p, nil
 }
 
-// plainKey reports whether a key part is ASCII lower-case letters, digits,
-// _ and -.
-func plainKey(s string) bool {
+// PlainKey reports whether a TOML key part is ASCII lower-case letters,
+// digits, _ and -: the only keys jaild's files have. The TOML decoder
+// matches keys to fields with strings.EqualFold, so anything else could
+// fill a field under another spelling (see Parse); jaild.toml uses it too.
+func PlainKey(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
