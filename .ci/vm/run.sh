@@ -9,6 +9,7 @@
 #   4. parse it: fail unless every suite ran, passed and skipped nothing.
 # Needs root (mmdebstrap, the rootfs store). Env: VM_CACHE, VM_TIMEOUT (s),
 # VM_STALL (s without test output that count as a frozen guest, 300),
+# VM_ACCEL (default tcg,thread=single: multi-threaded TCG froze the guest),
 # VM_RUN_<SUITE> to override a suite's -test.run regex, VM_KEEP=1.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -137,7 +138,7 @@ stall=${VM_STALL:-300}
 boot() {
   : >"$out"
   : >"$work/ttyS0.log"
-  timeout "$timeout" qemu-system-x86_64 -accel "${VM_ACCEL:-tcg}" -m 2048 -smp 2 \
+  timeout "$timeout" qemu-system-x86_64 -accel "${VM_ACCEL:-tcg,thread=single}" -m 2048 -smp 2 \
     -nographic -no-reboot -monitor none -nic none \
     -kernel "$img/vmlinuz" -initrd "$img/initrd.img" \
     -append "root=/dev/vda rw console=ttyS0 loglevel=5 systemd.unified_cgroup_hierarchy=1 systemd.show_status=0" \
