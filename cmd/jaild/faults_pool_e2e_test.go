@@ -38,14 +38,9 @@ func cgroupPIDs(state string) []int {
 func alive(pids []int) []int {
 	var out []int
 	for _, p := range pids {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
-		if err != nil {
-			continue
+		if !exited(p) {
+			out = append(out, p)
 		}
-		if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) && b[i+2] == 'Z' {
-			continue
-		}
-		out = append(out, p)
 	}
 	return out
 }
