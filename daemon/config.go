@@ -145,11 +145,8 @@ func (c *Config) LoadFile(path string) error {
 	// else is refused, as in the policy file.
 	var bad []string
 	for _, k := range md.Keys() {
-		for _, part := range k {
-			if !policy.PlainKey(part) { // a dashed key is unknown anyway
-				bad = append(bad, k.String())
-				break
-			}
+		if !policy.PlainKey(k) { // allows -, but a dashed key is unknown anyway
+			bad = append(bad, k.String())
 		}
 	}
 	if len(bad) > 0 {

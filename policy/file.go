@@ -170,11 +170,8 @@ func Parse(data []byte, name string) (*Policy, error) {
 	// differently each time. Every key of the format, profile names too, is
 	// ASCII lower-case letters, digits, _ and -, so anything else is refused.
 	for _, k := range md.Keys() {
-		for _, part := range k {
-			if !PlainKey(part) {
-				errs = append(errs, fmt.Sprintf("line %d: key %s: keys are ASCII lower-case letters, digits, _ and -", loc.line(k), k.String()))
-				break
-			}
+		if !PlainKey(k) {
+			errs = append(errs, fmt.Sprintf("line %d: key %s: keys are ASCII lower-case letters, digits, _ and -", loc.line(k), k.String()))
 		}
 	}
 	sum := sha256.Sum256(data)
@@ -207,16 +204,22 @@ func Parse(data []byte, name string) (*Policy, error) {
 	return p, nil
 }
 
-// PlainKey reports whether a TOML key part is ASCII lower-case letters,
-// digits, _ and -: the only keys jaild's files have. The TOML decoder
-// matches keys to fields with strings.EqualFold, so anything else could
-// fill a field under another spelling (see Parse); jaild.toml uses it too.
-func PlainKey(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+// PlainKey reports whether every part of a TOML key is ASCII lower-case
+// letters, digits, _ and -: the only keys jaild's files have. The TOML
+// decoder matches keys to fields with strings.EqualFold, so anything else
+// could fill a field under another spelling (see Parse); jaild.toml uses
+// it too.
+func PlainKey(k toml.Key) bool {
+	for _, part := range k {
+		if part == "" {
 			return false
 		}
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+				return false
+			}
+		}
 	}
-	return s != ""
+	return true
 }
