@@ -128,12 +128,14 @@ log "payload ${size}M ready in $(( $(date +%s) - p0 ))s"
 out=$work/ttyS1.log
 # A guest that prints nothing on the test port for $stall seconds is
 # frozen: a failing or hanging test prints (go test's own -test.timeout
-# panics with every goroutine's stack). Twice so far (about 1 run in 8,
-# both right after the container suite's first jail start) the whole guest
-# froze instead: both vCPUs busy, nothing more on either serial port, not
-# even the test timeout's panic. The cause is not known (TCG timer
-# delivery is the suspect). The frozen run's logs are kept in $cache and
-# reported, then the guest boots once more. A second freeze fails.
+# panics with every goroutine's stack). Under multi-threaded TCG (QEMU's
+# default, VM_ACCEL=tcg) the whole guest froze in 3 of about 10 boots,
+# each time right after the container suite's first jail start: both
+# vCPUs busy, nothing more on either serial port, not even the test
+# timeout's panic. Cause unknown; the default is single-threaded TCG since
+# (README "Testing on cgroup v2"). If it freezes anyway, the run's logs
+# are kept in $cache and reported, then the guest boots once more. A
+# second freeze fails.
 stall=${VM_STALL:-300}
 boot() {
   : >"$out"
