@@ -82,7 +82,7 @@ func (s *Store) Build(ctx context.Context, language string, opts BuildOptions) (
 		return Image{}, fmt.Errorf("build %s: %w", language, err)
 	}
 	extracted := time.Now()
-	interp, err := finishBuild(log, root, language)
+	interp, err := finishBuild(ctx, log, root, language)
 	if err != nil {
 		return Image{}, fmt.Errorf("build %s: %w", language, err)
 	}
@@ -205,9 +205,9 @@ func populate(ctx context.Context, root string, closure []debPackage) error {
 	return nil
 }
 
-// finishBuild trims an unpacked tree, adds what a jail needs, normalises
-// modes and owners and checks the result.
-func finishBuild(log *slog.Logger, root, language string) (string, error) {
+// finishBuild trims an unpacked tree, adds what a jail needs, byte-compiles
+// python's modules, normalises modes and owners and checks the result.
+func finishBuild(ctx context.Context, log *slog.Logger, root, language string) (string, error) {
 	r, err := os.OpenRoot(root)
 	if err != nil {
 		return "", err
@@ -218,6 +218,15 @@ func finishBuild(log *slog.Logger, root, language string) (string, error) {
 	}
 	if err := addSkeleton(r, log, true); err != nil {
 		return "", err
+	}
+	if language == Python {
+		interp, err := findInterpreter(root, language)
+		if err != nil {
+			return "", err
+		}
+		if err := precompilePython(ctx, log, root, interp); err != nil {
+			return "", err
+		}
 	}
 	if err := normalise(r, log); err != nil {
 		return "", err

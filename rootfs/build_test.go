@@ -3,7 +3,9 @@ package rootfs
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -76,8 +78,10 @@ func TestBuildPython(t *testing.T) {
 		}
 	}
 	checkBuilt(t, s, img)
+	checkBytecode(t, img)
 	// A second build from the same (cached) packages has the same digest,
-	// so the stored image is reused.
+	// so the stored image is reused. This also shows that the byte-compiled
+	// modules come out byte-identical.
 	start := time.Now()
 	again, err := s.Build(context.Background(), Python, BuildOptions{DebCache: debs})
 	if err != nil || again.Ref() != img.Ref() || !again.Created.Equal(img.Created) {
@@ -87,6 +91,41 @@ func TestBuildPython(t *testing.T) {
 	chroot(t, img.Path, "ok\n", "/usr/bin/python3", "-c",
 		"import json,sqlite3,ssl,asyncio,ctypes,decimal,zlib,hashlib;"+
 			"sqlite3.connect(':memory:').execute('select 1');hashlib.sha256(b'x');print('ok')")
+}
+
+// checkBytecode: every module under /usr/lib/python3* has a checked
+// hash-based .pyc (PEP 552 flags 0b11) beside it, and the interpreter
+// loads json from it rather than compiling the source.
+func checkBytecode(t *testing.T, img Image) {
+	t.Helper()
+	var sources, missing int
+	dirs, _ := filepath.Glob(filepath.Join(img.Path, "usr/lib/python3*"))
+	for _, dir := range dirs {
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".py") {
+				return err
+			}
+			sources++
+			pyc := filepath.Join(filepath.Dir(p), "__pycache__", strings.TrimSuffix(d.Name(), ".py")+".cpython-311.pyc")
+			b, err := os.ReadFile(pyc)
+			if err != nil || len(b) < 16 || binary.LittleEndian.Uint32(b[4:8]) != 0b11 {
+				if missing++; missing <= 5 {
+					t.Errorf("%s: no checked hash-based .pyc (%v)", p, err)
+				}
+			}
+			return nil
+		})
+	}
+	if sources < 500 || missing > 0 {
+		t.Errorf("%d of %d modules lack bytecode; want every one of at least 500", missing, sources)
+	}
+	cmd := exec.Command("chroot", img.Path, "/usr/bin/python3", "-v", "-c", "import json")
+	cmd.Env = []string{"PATH=/usr/bin"}
+	out, err := cmd.CombinedOutput()
+	want := "code object from '/usr/lib/python3.11/json/__pycache__/__init__.cpython-311.pyc'"
+	if err != nil || !strings.Contains(string(out), want) {
+		t.Errorf("python3 -v -c 'import json' = %v; want %q in:\n%s", err, want, out)
+	}
 }
 
 func TestBuildNode(t *testing.T) {
