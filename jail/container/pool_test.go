@@ -350,7 +350,10 @@ func waitParkedFor(t *testing.T, p *Pool, lang jail.Language) {
 // target falls back to Size and the extra parked jails are destroyed.
 func TestPoolAdapts(t *testing.T) {
 	tmpl := []PoolTemplate{{Language: jail.Python, Spec: poolSpec(t, jail.Python, "pass")}}
-	p, err := NewPool(testRunner(t), PoolConfig{Templates: tmpl, Size: 1, MaxSize: 2, IdleShrink: 300 * time.Millisecond})
+	// IdleShrink must outlast the two runs (a cold one among them, which
+	// takes 300 ms and more on a loaded 2-vCPU host) for the raised target
+	// to still be there when they return.
+	p, err := NewPool(testRunner(t), PoolConfig{Templates: tmpl, Size: 1, MaxSize: 2, IdleShrink: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
