@@ -105,7 +105,7 @@ func (d *daemon) runner(lang, code, want string) func(context.Context) error {
 // waitParked waits until every pool key (one per policy profile: the
 // strict ones too, whose builds would otherwise compete with the measured
 // runs) has its target of parked jails.
-func (d *daemon) waitParked(timeout time.Duration) error {
+func (d *daemon) waitParked(timeout, poll time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		info, err := d.client.Info(context.Background())
@@ -121,7 +121,7 @@ func (d *daemon) waitParked(timeout time.Duration) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("pool of %s not filled after %v: %+v %v", d.name, timeout, info, err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(poll)
 	}
 }
 

@@ -110,6 +110,11 @@ type mixedStats struct {
 	GoodErrors  int            `json:"good_errors"`
 }
 
+// importsScript is a script of the kind jaild serves (an eval function,
+// a student's solution): it imports a few standard modules before doing
+// anything, so it measures module loading as well as interpreter start.
+const importsScript = "import json, re, collections, typing, dataclasses\nprint(1)"
+
 func run(o options) (*report, error) {
 	rep := &report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), Ratios: map[string]float64{},
 		ParkedRSS: map[string]int64{}}
@@ -124,16 +129,19 @@ func run(o options) (*report, error) {
 		return nil, err
 	}
 	defer warm.stop()
-	if err := warm.waitParked(60 * time.Second); err != nil {
+	if err := warm.waitParked(60*time.Second, 50*time.Millisecond); err != nil {
 		return nil, err
 	}
 	modes := []*modeStats{
 		{Name: "bare python3", run: bare("/usr/bin/python3", "-c", "print(1)")},
 		{Name: "bare node", run: bare("/usr/bin/node", "-e", "console.log(1)")},
+		{Name: "bare python3 imports", run: bare("/usr/bin/python3", "-c", importsScript)},
 		{Name: "jaild cold python", run: cold.runner("python", "print(1)", "1\n")},
 		{Name: "jaild warm python", run: warm.runner("python", "print(1)", "1\n")},
 		{Name: "jaild cold node", run: cold.runner("node", "console.log(1)", "1\n")},
 		{Name: "jaild warm node", run: warm.runner("node", "console.log(1)", "1\n")},
+		{Name: "jaild cold python imports", run: cold.runner("python", importsScript, "1\n")},
+		{Name: "jaild warm python imports", run: warm.runner("python", importsScript, "1\n")},
 	}
 	rep.Modes = modes
 	ctx := context.Background()
@@ -144,11 +152,18 @@ func run(o options) (*report, error) {
 	rep.Daemons = []daemonStats{{Name: "cold", IdleRSS: rss(cold.pid())}, {Name: "warm", IdleRSS: rss(warm.pid())}}
 	rep.ParkedRSS, rep.ParkedPriv = warm.parkedRSS()
 
-	// Latency, one client, interleaved; a pause lets the pool refill
-	// between warm runs as it would between a user's requests.
+	// Latency, one client, interleaved. Every sample starts with the warm
+	// pool full, as a user's request finds it after a pause: a refill
+	// left running from the previous warm sample would otherwise share
+	// the CPUs with the next samples, bare ones included, and skew every
+	// mode's latency (the pool defers refills while its own runs are in
+	// flight, so without this they land on the samples that follow).
 	before, _ := warm.client.Info(ctx)
 	for i := 0; i < o.n; i++ {
 		for _, m := range modes {
+			if err := warm.waitParked(30*time.Second, 5*time.Millisecond); err != nil {
+				return nil, err
+			}
 			t0 := time.Now()
 			if err := m.run(ctx); err != nil {
 				m.Errors++
@@ -218,12 +233,15 @@ func run(o options) (*report, error) {
 	}
 	p50 := func(m *modeStats) float64 { return m.P50 }
 	rps8 := func(m *modeStats) float64 { return m.RPS8 }
-	for _, lang := range []struct{ jail, bare string }{{"python", "python3"}, {"node", "node"}} {
+	for _, lang := range []struct{ jail, bare, key string }{
+		{"python", "python3", "python"}, {"node", "node", "node"},
+		{"python imports", "python3 imports", "python_imports"},
+	} {
 		for _, kind := range []string{"cold", "warm"} {
 			a, b := "jaild "+kind+" "+lang.jail, "bare "+lang.bare
-			rep.Ratios[kind+"_"+lang.jail+"_p50_to_bare"] = ratio(a, b, p50)
-			rep.Ratios[kind+"_"+lang.jail+"_rps8_to_bare"] = ratio(a, b, rps8)
-			rep.Ratios[kind+"_"+lang.jail+"_p50_minus_bare_ms"] = byName[a].P50 - byName[b].P50
+			rep.Ratios[kind+"_"+lang.key+"_p50_to_bare"] = ratio(a, b, p50)
+			rep.Ratios[kind+"_"+lang.key+"_rps8_to_bare"] = ratio(a, b, rps8)
+			rep.Ratios[kind+"_"+lang.key+"_p50_minus_bare_ms"] = byName[a].P50 - byName[b].P50
 		}
 	}
 	rep.Load[1] = loadAvg()
@@ -309,9 +327,9 @@ func loadAvg() string {
 
 func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "jaild-bench %s, %d CPUs, load %s → %s\n\n", r.Started.Format(time.RFC3339), r.CPUs, r.Load[0], r.Load[1])
-	fmt.Fprintf(w, "%-20s %8s %8s %8s %10s %10s %6s\n", "mode", "p50 ms", "p90 ms", "p99 ms", "runs/s ×1", "runs/s ×8", "errors")
+	fmt.Fprintf(w, "%-26s %8s %8s %8s %10s %10s %6s\n", "mode", "p50 ms", "p90 ms", "p99 ms", "runs/s ×1", "runs/s ×8", "errors")
 	for _, m := range r.Modes {
-		fmt.Fprintf(w, "%-20s %8.2f %8.2f %8.2f %10.1f %10.1f %6d\n", m.Name, m.P50, m.P90, m.P99, m.RPS1, m.RPS8, m.Errors)
+		fmt.Fprintf(w, "%-26s %8.2f %8.2f %8.2f %10.1f %10.1f %6d\n", m.Name, m.P50, m.P90, m.P99, m.RPS1, m.RPS8, m.Errors)
 	}
 	for _, m := range r.Modes {
 		if m.Error != "" {
