@@ -3,6 +3,7 @@ package rootfs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -58,8 +59,9 @@ func precompilePython(ctx context.Context, log *slog.Logger, root, interp string
 	defer cancel()
 	// -B: the modules compileall itself imports must not get timestamp
 	// .pycs first (compileall would then skip them); -f rewrites any .pyc
-	// a package shipped.
-	argv := append([]string{"-I", "-B", "-m", "compileall", "-q", "-f", "-j", "1",
+	// a package shipped. Not -I or -E: they would ignore PYTHONHASHSEED;
+	// the environment is this one and no other, and -s drops user sites.
+	argv := append([]string{"-s", "-B", "-m", "compileall", "-q", "-f", "-j", "1",
 		"--invalidation-mode", "checked-hash"}, args...)
 	// interp is absolute, so it is not looked up on the host: the kernel
 	// resolves it after the chroot.
@@ -75,7 +77,7 @@ func precompilePython(ctx context.Context, log *slog.Logger, root, interp string
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	err = cmd.Run()
-	if _, failed := err.(*exec.ExitError); failed && cmd.ProcessState.ExitCode() == 1 {
+	if exit := (*exec.ExitError)(nil); errors.As(err, &exit) && exit.ExitCode() == 1 {
 		// compileall's "some file did not compile" (a module with a syntax
 		// error, e.g. Python 2 code in a package): the rest is compiled and
 		// those modules compile at import, as they would have anyway.
