@@ -29,6 +29,8 @@ import (
 //	# threat: <one line: what the script tries to do to the host>
 //	# status: ok | exit_nonzero | timeout | cpu_limit | oom | signaled | internal_error
 //	# signal: SIGSYS            (signaled only)
+//	# signal_without_int80: SIGSEGV  (the signal instead on a host whose
+//	                            kernel refuses int 0x80 outside any jail)
 //	# stdout: "exact\n"         (Go-quoted; what the script prints when it is held)
 //	# stdout_len: 1000          (instead of stdout: bytes kept)
 //	# dropped: 49999000         (stdout bytes dropped, exact)
@@ -69,6 +71,7 @@ type hostileCase struct {
 	threat     string
 	status     jail.Status
 	signal     string
+	noInt80Sig string
 	stdout     *string
 	stdoutLen  int
 	dropped    int64
@@ -137,6 +140,8 @@ func parseHostile(name, code string) (hostileCase, error) {
 			c.status = jail.Status(v)
 		case "signal":
 			c.signal = v
+		case "signal_without_int80":
+			c.noInt80Sig = v
 		case "stdout":
 			var s string
 			s, err = strconv.Unquote(v)
@@ -365,6 +370,9 @@ func runHostile(t *testing.T, r *Runner, env *hostileEnv, c hostileCase) {
 	if os.Getenv("JAILD_HOSTILE_RECORD") != "" {
 		t.Logf("RECORD %s status=%s signal=%s exit=%d dropped=%d error=%q stdout=%q stderr=%q",
 			c.file, res.Status, res.Signal, res.ExitCode, res.StdoutDropped, res.Error, res.Stdout, clip(res.Stderr))
+	}
+	if c.noInt80Sig != "" && !hostHasInt80(t) {
+		c.signal = c.noInt80Sig
 	}
 	checkVerdict(t, c, res)
 	env.checkHost(t, marker, hostPath)

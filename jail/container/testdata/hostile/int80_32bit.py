@@ -1,6 +1,7 @@
 # threat: 32-bit int 0x80 entry uses the i386 table, which a native-only filter must not let through
 # status: signaled
 # signal: SIGSYS
+# signal_without_int80: SIGSEGV
 # stdout: ""
 import mmap
 # i386 mount is 21: mov eax,21; xor ebx,ebx; xor ecx,ecx; int 0x80; ret
