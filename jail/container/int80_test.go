@@ -41,8 +41,11 @@ func hostHasInt80(t *testing.T) bool {
 	t.Helper()
 	img := testImage(t, jail.Python)
 	int80Once.Do(func() {
-		cmd := exec.Command("chroot", img.Path, img.Interpreter, "-c", int80Probe)
+		// The interpreter's path is absolute and resolved after the chroot.
+		cmd := exec.Command(img.Interpreter, "-c", int80Probe)
 		cmd.Env = []string{"PATH=/usr/bin"}
+		cmd.Dir = "/"
+		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: img.Path}
 		out, err := cmd.Output()
 		var exit *exec.ExitError
 		switch {
