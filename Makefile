@@ -94,6 +94,8 @@ lint: ## gofmt, go vet, staticcheck and the house bans
 	$(GO) run $(STATICCHECK) -tags $(TAGS) ./...
 	@! grep -rn --include='*.go' 'os\.IsNotExist' . || { echo 'use errors.Is(err, fs.ErrNotExist)'; exit 1; }
 	@! grep -rn --include='*.go' 'os\.Create(' jail rootfs || { echo 'no os.Create on paths a jail can influence'; exit 1; }
+	@! grep -rnE --include='*.go' --exclude='*_test.go' '^(var +)?[[:space:]]*[A-Za-z_]+ += regexp\.MustCompile\(.*\{[0-9]*,?[0-9]+\}' cmd/jaild daemon jail policy rootfs systemd \
+	  || { echo 'package-level regexp with a counted repetition: compiled in every jail start; use lazyRegexp'; exit 1; }
 	$(GO) run $(ACTIONLINT) .github/workflows/ci.yml
 	@$(MAKE) -s build
 	systemd/verify.sh $(BIN)/jaild

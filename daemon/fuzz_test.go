@@ -87,7 +87,7 @@ func checkJob(t *testing.T, j *job, cfg *Config) {
 	}
 	for _, kv := range j.env {
 		k, _, ok := strings.Cut(kv, "=")
-		if !ok || !envName.MatchString(k) || strings.ContainsRune(kv, 0) {
+		if !ok || !envName().MatchString(k) || strings.ContainsRune(kv, 0) {
 			t.Fatalf("accepted env entry %q", kv)
 		}
 		total += len(kv) + 1

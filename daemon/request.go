@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -39,7 +38,8 @@ const (
 	maxArgBytes = 128 << 10 // argv + env together, well under the kernel's ARG_MAX
 )
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+// envName is compiled on first use (see lazyRegexp).
+var envName = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 
 // decodeJSON decodes exactly one JSON value with no unknown fields.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
@@ -195,7 +195,7 @@ func (j *job) setArgsEnv(req *api.RunRequest, prof *policy.Profile) error {
 	sort.Strings(names)
 	for _, k := range names {
 		v := req.Env[k]
-		if !envName.MatchString(k) {
+		if !envName().MatchString(k) {
 			return badRequest(api.CodeInvalidRequest, "env name %q is not a valid variable name", k)
 		}
 		if strings.ContainsRune(v, 0) {

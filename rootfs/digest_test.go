@@ -21,7 +21,7 @@ func mustDigest(t *testing.T, root string) string {
 
 func TestDigestFormat(t *testing.T) {
 	d := mustDigest(t, makeTree(t, goodNodes()))
-	if !digestRE.MatchString(d) {
+	if !digestRE().MatchString(d) {
 		t.Errorf("Digest = %q, want sha256:<64 hex>", d)
 	}
 	// The empty tree is the sha256 of the header alone.

@@ -42,7 +42,7 @@ type ImportOptions struct {
 func (s *Store) Import(ctx context.Context, name, language, src string, opts ImportOptions) (Image, error) {
 	log := discardLogger(opts.Logger).With("rootfs", name)
 	start := time.Now()
-	if !nameRE.MatchString(name) {
+	if !nameRE().MatchString(name) {
 		return Image{}, fmt.Errorf("import %s: %w: bad name %q", src, ErrInvalidRef, name)
 	}
 	if language != "" {

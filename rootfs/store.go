@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -41,18 +42,26 @@ func (i Image) Rootfs() jail.Rootfs {
 	return jail.Rootfs{Name: i.Name, Digest: i.Digest, Path: i.Path}
 }
 
+// Compiled on first use, not at package init: a counted repetition such
+// as {0,127} compiles to hundreds of instructions (0.15–0.5 ms each here),
+// and package init runs in every process of the jaild binary, each jail's
+// init (runc re-executes the binary) included.
 var (
-	nameRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
-	digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	nameRE   = lazyRegexp(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	digestRE = lazyRegexp(`^sha256:[0-9a-f]{64}$`)
 )
+
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
+}
 
 // parseRef splits "name" or "name@sha256:<hex>"; digest is "" for a name.
 func parseRef(ref string) (name, digest string, err error) {
 	name, digest, _ = strings.Cut(ref, "@")
-	if !nameRE.MatchString(name) {
+	if !nameRE().MatchString(name) {
 		return "", "", fmt.Errorf("%w: bad name %q", ErrInvalidRef, name)
 	}
-	if strings.Contains(ref, "@") && !digestRE.MatchString(digest) {
+	if strings.Contains(ref, "@") && !digestRE().MatchString(digest) {
 		return "", "", fmt.Errorf("%w: bad digest %q", ErrInvalidRef, digest)
 	}
 	return name, digest, nil
