@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -54,4 +55,45 @@ func TestPoolRefillYieldsToRuns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPoolRefillDuringLongRun: the deferral is bounded. A run that lasts
+// far longer than refillDefer does not hold its key's refill back: the
+// pool is full again while the run is still going.
+func TestPoolRefillDuringLongRun(t *testing.T) {
+	tmpl := []PoolTemplate{{Language: jail.Python, Spec: poolSpec(t, jail.Python, "pass")}}
+	p, err := NewPool(testRunner(t), PoolConfig{Templates: tmpl, Size: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	waitParked(t, p, 2)
+	before := p.Stats().Refills
+	// The run sleeps until the test cancels it, long after the refill
+	// must have happened.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan jail.Result, 1)
+	go func() {
+		r, _ := p.Run(ctx, poolSpec(t, jail.Python, "import time\ntime.sleep(120)"))
+		done <- r
+	}()
+	deadline := time.Now().Add(60 * time.Second * timeScale)
+	for st := p.Stats(); st.Refills == before || st.Parked < 2; st = p.Stats() {
+		select {
+		case r := <-done:
+			cancel()
+			t.Fatalf("the run ended (%s) before the pool was refilled: %+v", r.Status, st)
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no refill while a long run was in flight: %+v", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := p.Stats(); st.Hits != 1 {
+		t.Errorf("stats %+v, want the long run to be the pool's one hit", st)
+	}
+	cancel()
+	<-done
 }
