@@ -71,10 +71,11 @@ func TestPoolRefillDuringLongRun(t *testing.T) {
 	before := p.Stats().Refills
 	// The run sleeps until the test cancels it, long after the refill
 	// must have happened.
+	long := poolSpec(t, jail.Python, "import time\ntime.sleep(120)") // t.Fatal only outside the goroutine
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan jail.Result, 1)
 	go func() {
-		r, _ := p.Run(ctx, poolSpec(t, jail.Python, "import time\ntime.sleep(120)"))
+		r, _ := p.Run(ctx, long)
 		done <- r
 	}()
 	deadline := time.Now().Add(60 * time.Second * timeScale)
