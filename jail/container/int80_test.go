@@ -2,6 +2,7 @@ package container
 
 import (
 	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"sync"
@@ -55,7 +56,7 @@ func hostHasInt80(t *testing.T) bool {
 			exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGSEGV && len(out) == 0:
 			int80OK = false
 		default:
-			int80Err = errors.New("int 0x80 probe outside the jail: " + describe(err, out))
+			int80Err = fmt.Errorf("int 0x80 probe outside the jail: %v, printed %q", err, out)
 		}
 	})
 	if int80Err != nil {
@@ -66,11 +67,4 @@ func hostHasInt80(t *testing.T) bool {
 			"the seccomp filter's architecture check is NOT exercised on this host (make test-vm does)")
 	}
 	return int80OK
-}
-
-func describe(err error, out []byte) string {
-	if err == nil {
-		return "printed " + strings.TrimSpace(string(out))
-	}
-	return err.Error() + ", printed " + strings.TrimSpace(string(out))
 }
