@@ -139,12 +139,28 @@ func New(cfg Config) (*Runner, error) {
 		uids.close()
 		return nil, fmt.Errorf("%w: %w", jail.ErrUnavailable, err)
 	}
+	initGOMAXPROCS()
 	r := &Runner{cfg: cfg, uids: uids, ids: ids, mode: mode, parent: parent, log: cfg.Logger,
 		jails: filepath.Join(cfg.StateDir, "jails"), work: filepath.Join(cfg.StateDir, "work")}
 	if !mode.v2 && !cfg.NoCgroupWarmer {
 		r.warm = &cgroupWarmer{}
 	}
 	return r, nil
+}
+
+// initGOMAXPROCS makes every jail's runc init start with GOMAXPROCS=1,
+// unless the operator has set GOMAXPROCS. libcontainer starts each init
+// with GOMAXPROCS copied from this process's environment (runc's
+// newParentProcess), and the Go runtime reads the variable only when a
+// process starts, so this changes the inits, not this process. The init is
+// one thread's work: with a second P its runtime starts more threads and
+// spins them. Measured 2026-12-02 (2 vCPU, interleaved A/B of 100 cold
+// python runs, twice): 4-5 ms less CPU per jail and launch p50 2.4-3.7 ms
+// shorter. The only other children this process has are the inits.
+func initGOMAXPROCS() {
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		_ = os.Setenv("GOMAXPROCS", "1")
+	}
 }
 
 // Close gives this Runner's host uid blocks back to the host. Call it once

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -255,4 +256,22 @@ func newAsNobody() int {
 	}
 	fmt.Println(err)
 	return 0
+}
+
+func TestInitGOMAXPROCS(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
+	t.Setenv("GOMAXPROCS", "3")
+	initGOMAXPROCS()
+	if got := os.Getenv("GOMAXPROCS"); got != "3" {
+		t.Errorf("an operator's GOMAXPROCS=3 became %q", got)
+	}
+	t.Setenv("GOMAXPROCS", "")
+	os.Unsetenv("GOMAXPROCS")
+	initGOMAXPROCS()
+	if got := os.Getenv("GOMAXPROCS"); got != "1" {
+		t.Errorf("with GOMAXPROCS unset, the inits get GOMAXPROCS=%q, want 1", got)
+	}
+	if got := runtime.GOMAXPROCS(0); got != procs {
+		t.Errorf("this process's GOMAXPROCS went from %d to %d; only its children's should change", procs, got)
+	}
 }
