@@ -189,7 +189,12 @@ func scrapeHandler(t *testing.T, runner jail.Runner) map[string]*dto.MetricFamil
 func TestPoolMetrics(t *testing.T) {
 	r := &statsRunner{st: jail.PoolStats{Parked: 3, MemoryBytes: 30 << 20, BudgetBytes: 512 << 20,
 		Hits: 7, Misses: 2, Ineligible: 1, Refills: 10, RefillErrors: 1,
-		Keys: []jail.PoolKeyStats{{Language: jail.Python, Rootfs: "python@sha256:ab", Parked: 2, Target: 4, RefillLastMS: 42}}}}
+		// Two keys of one language and rootfs, as python and python-strict
+		// of the default policy are: only the profile tells them apart.
+		Keys: []jail.PoolKeyStats{
+			{Language: jail.Python, Rootfs: "python@sha256:ab", Profiles: []string{"python"}, Parked: 2, Target: 4, RefillLastMS: 42},
+			{Language: jail.Python, Rootfs: "python@sha256:ab", Profiles: []string{"a", "python-strict"}, Parked: 1, Target: 1, RefillLastMS: 7},
+		}}}
 	fams := scrapeHandler(t, r)
 	for _, c := range []struct {
 		name   string
@@ -204,9 +209,11 @@ func TestPoolMetrics(t *testing.T) {
 		{"jaild_pool_runs_total", map[string]string{"result": "ineligible"}, 1},
 		{"jaild_pool_refills_total", nil, 10},
 		{"jaild_pool_refill_errors_total", nil, 1},
-		{"jaild_pool_key_parked_jails", map[string]string{"language": "python", "rootfs": "python@sha256:ab"}, 2},
-		{"jaild_pool_key_target_jails", map[string]string{"language": "python", "rootfs": "python@sha256:ab"}, 4},
-		{"jaild_pool_key_refill_seconds", map[string]string{"language": "python", "rootfs": "python@sha256:ab"}, 0.042},
+		{"jaild_pool_key_parked_jails", map[string]string{"language": "python", "rootfs": "python@sha256:ab", "profile": "python"}, 2},
+		{"jaild_pool_key_target_jails", map[string]string{"language": "python", "rootfs": "python@sha256:ab", "profile": "python"}, 4},
+		{"jaild_pool_key_refill_seconds", map[string]string{"language": "python", "rootfs": "python@sha256:ab", "profile": "python"}, 0.042},
+		{"jaild_pool_key_parked_jails", map[string]string{"language": "python", "rootfs": "python@sha256:ab", "profile": "a,python-strict"}, 1},
+		{"jaild_pool_key_refill_seconds", map[string]string{"language": "python", "rootfs": "python@sha256:ab", "profile": "a,python-strict"}, 0.007},
 	} {
 		m := sample(t, fams, c.name, c.labels)
 		got := m.GetGauge().GetValue() + m.GetCounter().GetValue()

@@ -69,6 +69,7 @@ func (s *Server) ReloadPolicy(p *policy.Policy) error {
 		return err
 	}
 	old := s.pol.Swap(ap)
+	s.updatePool()
 	s.notifyChange()
 	s.log.Info("policy loaded", "source", p.Source, "digest", p.Digest, "previous", old.p.Digest,
 		"profiles", strings.Join(p.ProfileNames(), ","))

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -58,7 +59,7 @@ func poolInfo(st jail.PoolStats) *api.PoolInfo {
 		Hits: st.Hits, Misses: st.Misses, Ineligible: st.Ineligible, Refills: st.Refills,
 		RefillErrors: st.RefillErrors, Keys: []api.PoolKeyInfo{}}
 	for _, k := range st.Keys {
-		pi.Keys = append(pi.Keys, api.PoolKeyInfo{Language: string(k.Language), Rootfs: k.Rootfs,
+		pi.Keys = append(pi.Keys, api.PoolKeyInfo{Language: string(k.Language), Rootfs: k.Rootfs, Profiles: k.Profiles,
 			Parked: k.Parked, Target: k.Target, Hits: k.Hits, Misses: k.Misses,
 			RefillLastMS: k.RefillLastMS, RefillMeanMS: k.RefillMeanMS, JailBytes: k.JailBytesMean})
 	}
@@ -74,6 +75,10 @@ type poolCollector struct {
 	keyParked, keyTarget, keyRefillSeconds *prometheus.Desc
 }
 
+// keyLabels label the per-key series; profile is the key's profiles,
+// comma-separated (one profile's specs map onto exactly one key).
+var keyLabels = []string{"language", "rootfs", "profile"}
+
 func newPoolCollector(p poolStatser) *poolCollector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("jaild_pool_"+name, help, labels, nil)
@@ -85,9 +90,9 @@ func newPoolCollector(p poolStatser) *poolCollector {
 		runs:             d("runs_total", "Runs by how the pool served them: hit (a parked jail), miss (none parked for its key), ineligible (no key matches its spec).", "result"),
 		refills:          d("refills_total", "Parked jails built."),
 		refillErrors:     d("refill_errors_total", "Parked jails that failed to build."),
-		keyParked:        d("key_parked_jails", "Parked jails per pool key.", "language", "rootfs"),
-		keyTarget:        d("key_target_jails", "Parked jails wanted per pool key (adapts to demand).", "language", "rootfs"),
-		keyRefillSeconds: d("key_refill_seconds", "Build time of the latest parked jail per pool key.", "language", "rootfs"),
+		keyParked:        d("key_parked_jails", "Parked jails per pool key.", keyLabels...),
+		keyTarget:        d("key_target_jails", "Parked jails wanted per pool key (adapts to demand).", keyLabels...),
+		keyRefillSeconds: d("key_refill_seconds", "Build time of the latest parked jail per pool key.", keyLabels...),
 	}
 }
 
@@ -110,7 +115,10 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.refills, n, float64(st.Refills))
 	ch <- prometheus.MustNewConstMetric(c.refillErrors, n, float64(st.RefillErrors))
 	for _, k := range st.Keys {
-		l := []string{string(k.Language), k.Rootfs}
+		// Profiles tell keys of one language and rootfs apart (python and
+		// python-strict differ in their pids limit): without them the
+		// series collide and the registry fails the whole scrape.
+		l := []string{string(k.Language), k.Rootfs, strings.Join(k.Profiles, ",")}
 		ch <- prometheus.MustNewConstMetric(c.keyParked, g, float64(k.Parked), l...)
 		ch <- prometheus.MustNewConstMetric(c.keyTarget, g, float64(k.Target), l...)
 		ch <- prometheus.MustNewConstMetric(c.keyRefillSeconds, g, k.RefillLastMS/1000, l...)

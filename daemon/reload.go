@@ -39,8 +39,10 @@ var ErrNotReloadable = errors.New("setting cannot change without a restart")
 // concurrency, queue size, history retention and shutdown grace take
 // effect for requests that arrive from now on; each language's and each
 // policy profile's rootfs is looked up again, and the profiles' inherited
-// limits are filled from the new config. A configuration that is invalid,
-// that changes the socket, state dir, cgroup parent or TCP listener, or
+// limits are filled from the new config, and the warm pool is given the
+// templates that follow (Options.PoolSpecs). A configuration that is
+// invalid, that changes the socket, state dir, cgroup parent, TCP listener
+// or the [pool] section (the pool is sized when the daemon starts), or
 // whose max_limits a profile of the policy in force exceeds, is refused
 // and the old one stays in force.
 func (s *Server) Reload(next Config) error {
@@ -57,6 +59,7 @@ func (s *Server) Reload(next Config) error {
 		{"socket", cur.Socket, next.Socket}, {"socket_group", cur.SocketGroup, next.SocketGroup},
 		{"listen_tcp", cur.ListenTCP, next.ListenTCP}, {"state_dir", cur.StateDir, next.StateDir},
 		{"cgroup_parent", cur.CgroupParent, next.CgroupParent},
+		{"pool", fmt.Sprintf("%+v", cur.Pool), fmt.Sprintf("%+v", next.Pool)},
 	} {
 		if f.old != f.new {
 			return fmt.Errorf("%w: %s (%q → %q)", ErrNotReloadable, f.name, f.old, f.new)
@@ -75,6 +78,7 @@ func (s *Server) Reload(next Config) error {
 	s.images.Store(resolveImages(s.imgSrc, s.log))
 	s.cfgPtr.Store(&next)
 	s.pol.Store(ap)
+	s.updatePool()
 	s.notifyChange()
 	s.log.Info("configuration reloaded", "max_concurrent", next.MaxConcurrent, "queue_size", next.QueueSize)
 	return nil

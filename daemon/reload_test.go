@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jaild/jaild/daemon/api"
 	"github.com/jaild/jaild/jail"
@@ -102,5 +103,65 @@ func TestAdmissionShrink(t *testing.T) {
 	rel()
 	if running, _ := a.counts(); running != 0 {
 		t.Errorf("running %d after every release, want 0", running)
+	}
+}
+
+// The warm pool is handed the templates of the config and policy in force:
+// at start, and again after a reload that changes the specs requests get.
+// A reload that changes the [pool] section is refused and hands nothing.
+func TestReloadUpdatesPool(t *testing.T) {
+	var got [][]PoolSpec
+	cfg := Default()
+	cfg.StateDir = t.TempDir()
+	srv, err := New(Options{Config: cfg, Runner: &fakeRunner{}, Images: testImages, Host: HostInfo{Seccomp: true},
+		PoolSpecs: func(s []PoolSpec) { got = append(got, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("New handed the pool %d template sets, want 1", len(got))
+	}
+	var names []string
+	for _, ps := range got[0] {
+		names = append(names, ps.Profile)
+	}
+	if strings.Join(names, ",") != "node,node-strict,python,python-strict" {
+		t.Errorf("templates at start are for %v, want the default policy's four profiles", names)
+	}
+	wallOf := func(set []PoolSpec, profile string) time.Duration {
+		for _, ps := range set {
+			if ps.Profile == profile {
+				return ps.Spec.Limits.Wall
+			}
+		}
+		t.Fatalf("no template for %s", profile)
+		return 0
+	}
+
+	bad := *srv.config()
+	bad.Pool.Size++
+	if err := srv.Reload(bad); !errors.Is(err, ErrNotReloadable) || !strings.Contains(err.Error(), "pool") {
+		t.Errorf("reload changing the pool size = %v, want ErrNotReloadable naming pool", err)
+	}
+	if len(got) != 1 {
+		t.Errorf("a refused reload handed the pool new templates")
+	}
+
+	next := *srv.config()
+	next.DefaultLimits.WallMS = 1234
+	if err := srv.Reload(next); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("reload handed the pool %d template sets in all, want 2", len(got))
+	}
+	if w := wallOf(got[1], "python"); w != 1234*time.Millisecond {
+		t.Errorf("python's template after the reload has wall %v, want the new default 1.234s", w)
+	}
+	if err := srv.ReloadPolicy(srv.Policy()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Errorf("policy reload handed the pool %d template sets in all, want 3", len(got))
 	}
 }

@@ -43,6 +43,10 @@ type Options struct {
 	Authorize Authorizer
 	// Policy is the operator policy; nil uses the embedded default.
 	Policy *policy.Policy
+	// PoolSpecs, if set, is handed the warm pool's templates (PoolSpecs)
+	// in New and again after every successful Reload and ReloadPolicy, so
+	// that the pool keeps jails for the specs requests produce now.
+	PoolSpecs func([]PoolSpec)
 }
 
 // Server is the jaild HTTP API.
@@ -70,6 +74,7 @@ type Server struct {
 	stopPrune  chan struct{}
 	// streamTimeout bounds each write of a streamed run (streamWriteTimeout).
 	streamTimeout time.Duration
+	poolSpecs     func([]PoolSpec)
 }
 
 // New validates the configuration, resolves each language's rootfs,
@@ -88,7 +93,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{runner: o.Runner, host: o.Host, log: o.Logger, version: o.Version, imgSrc: newVerifiedImages(o.Images, o.Logger),
 		authorize: o.Authorize, adm: newAdmission(o.Config.MaxConcurrent, o.Config.QueueSize),
 		stopPrune: make(chan struct{}), changed: make(chan struct{}, 1),
-		streamTimeout: streamWriteTimeout}
+		streamTimeout: streamWriteTimeout, poolSpecs: o.PoolSpecs}
 	if s.authorize == nil {
 		s.authorize = s.policyAuthorizer
 	}
@@ -114,7 +119,16 @@ func New(o Options) (*Server, error) {
 		s.log.Warn("marked runs of a previous daemon as aborted", "count", n)
 	}
 	s.hist.prune(context.Background(), time.Now())
+	s.updatePool()
 	return s, nil
+}
+
+// updatePool hands the pool the templates of the config and policy in
+// force. Callers hold reloadMu (or are New), so updates arrive in order.
+func (s *Server) updatePool() {
+	if s.poolSpecs != nil {
+		s.poolSpecs(s.PoolSpecs())
+	}
 }
 
 // Handler returns the API's routes behind the request guards.

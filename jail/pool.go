@@ -85,6 +85,7 @@ type PoolStats struct {
 type PoolKeyStats struct {
 	Language      Language
 	Rootfs        string
+	Profiles      []string // what the key is kept for (policy profiles), sorted
 	Parked        int
 	Target        int // parked jails wanted now (adapts to demand)
 	Hits, Misses  uint64

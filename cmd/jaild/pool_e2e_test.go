@@ -1,8 +1,10 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -74,4 +76,87 @@ func waitPool(t *testing.T, d *daemonProc, n int) {
 func entries(dir string) int {
 	e, _ := os.ReadDir(dir)
 	return len(e)
+}
+
+// TestE2EWarmPoolReload: with the pool on under the default policy,
+// /metrics has one series per key, told apart by profile (python and
+// python-strict share a language and rootfs); after a SIGHUP that changes
+// the default limits the pool keeps jails for the new specs, so runs are
+// still served warm, and the old keys' jails are destroyed; a reload that
+// changes [pool] is refused.
+func TestE2EWarmPoolReload(t *testing.T) {
+	requireJails(t)
+	state := newState(t)
+	conf := filepath.Join(state, "jaild.toml")
+	write := func(s string) {
+		if err := os.WriteFile(conf, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("[default_limits]\nmemory_bytes = 134217728\n")
+	d := startDaemon(t, state, "--config", conf, "--pool-size", "1")
+	waitPool(t, d, 1)
+
+	resp, err := d.http.Get("http://jaild" + api.PathMetrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /metrics with the pool on = %d: %s", resp.StatusCode, body)
+	}
+	series := map[string]bool{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, "jaild_pool_key_parked_jails{"); ok {
+			if _, prof, ok := strings.Cut(rest, `profile="`); ok {
+				series[prof[:strings.IndexByte(prof, '"')]] = true
+			}
+		}
+	}
+	for _, p := range []string{"python", "python-strict", "node", "node-strict"} {
+		if !series[p] {
+			t.Errorf("/metrics has no jaild_pool_key_parked_jails series for profile %s: %v", p, series)
+		}
+	}
+
+	info := func() *api.PoolInfo {
+		var i api.Info
+		d.get(t, api.PathInfo, &i)
+		return i.Pool
+	}
+	hup := func() {
+		if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("[default_limits]\nmemory_bytes = 100000000\n")
+	hup()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(d.log.String(), "configuration reloaded"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload logged; log:\n%s", d.log.String())
+		}
+	}
+	waitPool(t, d, 1)
+	before := info()
+	if len(before.Keys) != 4 {
+		t.Errorf("%d pool keys after the reload, want 4 (one per profile): %+v", len(before.Keys), before.Keys)
+	}
+	if r := d.run(t, api.RunRequest{Language: "python", Code: "print(1)"}); r.Status != api.StatusOK {
+		t.Fatalf("run after reload: %s %q", r.Status, r.Stderr)
+	}
+	if after := info(); after.Hits != before.Hits+1 || after.Ineligible != before.Ineligible {
+		t.Errorf("a python run after the reload: hits %d → %d, ineligible %d → %d; want one more hit",
+			before.Hits, after.Hits, before.Ineligible, after.Ineligible)
+	}
+
+	write("[default_limits]\nmemory_bytes = 100000000\n[pool]\nmax_size = 9\n")
+	hup()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(d.log.String(), "reload refused"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a [pool] change was not refused; log:\n%s", d.log.String())
+		}
+	}
+	d.stop(t, syscall.SIGTERM)
+	assertNothingLeft(t, state)
 }

@@ -148,16 +148,23 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 		}()
 		jr = pool
 	}
-	srv, err := daemon.New(daemon.Options{Config: cfg, Runner: jr, Images: store, Logger: log,
-		Version: version, Policy: pol, Host: daemon.HostInfo{CgroupVersion: info.CgroupVersion, Seccomp: info.Seccomp}})
-	if err == nil && pool != nil {
-		// One key per policy profile, with the profile's default limits.
-		for _, ps := range srv.PoolSpecs() {
-			if perr := pool.Add(container.PoolTemplate{Language: ps.Language, Spec: ps.Spec}); perr != nil {
-				log.Warn("no warm pool for profile", "profile", ps.Profile, "err", perr)
+	opts := daemon.Options{Config: cfg, Runner: jr, Images: store, Logger: log,
+		Version: version, Policy: pol, Host: daemon.HostInfo{CgroupVersion: info.CgroupVersion, Seccomp: info.Seccomp}}
+	if pool != nil {
+		// One key per policy profile, with the profile's default limits;
+		// replaced on every reload, since a new rootfs, policy or default
+		// limit changes the specs requests produce.
+		opts.PoolSpecs = func(specs []daemon.PoolSpec) {
+			ts := make([]container.PoolTemplate, 0, len(specs))
+			for _, ps := range specs {
+				ts = append(ts, container.PoolTemplate{Language: ps.Language, Profile: ps.Profile, Spec: ps.Spec})
+			}
+			if perr := pool.SetTemplates(ts); perr != nil {
+				log.Warn("warm pool: some profiles get no pool", "err", perr)
 			}
 		}
 	}
+	srv, err := daemon.New(opts)
 	if err != nil {
 		return 0, err
 	}

@@ -213,15 +213,16 @@ type PoolInfo struct {
 
 // PoolKeyInfo is one pooled profile.
 type PoolKeyInfo struct {
-	Language     string  `json:"language"`
-	Rootfs       string  `json:"rootfs"` // digest
-	Parked       int     `json:"parked"`
-	Target       int     `json:"target"`
-	Hits         uint64  `json:"hits"`
-	Misses       uint64  `json:"misses"`
-	RefillLastMS float64 `json:"refill_last_ms"`
-	RefillMeanMS float64 `json:"refill_mean_ms"`
-	JailBytes    int64   `json:"jail_bytes"` // mean cgroup memory of one parked jail
+	Language     string   `json:"language"`
+	Rootfs       string   `json:"rootfs"`   // digest
+	Profiles     []string `json:"profiles"` // the policy profiles it is kept for
+	Parked       int      `json:"parked"`
+	Target       int      `json:"target"`
+	Hits         uint64   `json:"hits"`
+	Misses       uint64   `json:"misses"`
+	RefillLastMS float64  `json:"refill_last_ms"`
+	RefillMeanMS float64  `json:"refill_mean_ms"`
+	JailBytes    int64    `json:"jail_bytes"` // mean cgroup memory of one parked jail
 }
 
 // ProfileInfo describes a policy profile granted to the caller.

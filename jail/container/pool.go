@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,9 +34,11 @@ type PoolConfig struct {
 	Builders int
 }
 
-// PoolTemplate is one spec to keep warm, with its language.
+// PoolTemplate is one spec to keep warm, with its language and the name
+// of what it is for (a policy profile), which Stats reports per key.
 type PoolTemplate struct {
 	Language jail.Language
+	Profile  string
 	Spec     jail.Spec
 }
 
@@ -62,6 +65,10 @@ type poolKey struct {
 	lang     jail.Language
 	tmpl     jail.Spec
 	prog     program
+	profiles []string // of the templates that map onto this key, sorted
+	// retired: SetTemplates dropped the key; a build still running for it
+	// is torn down when it finishes.
+	retired  bool
 	parked   []parkedJail
 	building int
 	target   int
@@ -100,37 +107,104 @@ func NewPool(r *Runner, cfg PoolConfig) (*Pool, error) {
 	p := &Pool{r: r, cfg: cfg, keys: map[jail.PoolKey]*poolKey{}, wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	p.st.BudgetBytes = cfg.MemoryBudget
-	for _, t := range cfg.Templates {
-		if err := p.Add(t); err != nil {
-			return nil, err
-		}
+	if err := p.SetTemplates(cfg.Templates); err != nil {
+		return nil, err
 	}
 	go p.refillLoop()
 	p.kick()
 	return p, nil
 }
 
-// Add starts keeping parked jails for t's key (a no-op if it has one).
-func (p *Pool) Add(t PoolTemplate) error {
+// SetTemplates makes ts the pool's templates: it keeps parked jails for
+// each one's key, from now on for those keys only. A key that stays keeps
+// its parked jails and counters; the parked jails of a key that goes are
+// destroyed (in the background; Close waits for them) and a build still
+// running for it is destroyed when it finishes. Call it again whenever the
+// specs requests produce change (a reload of config or policy): a key no
+// request can match only holds memory and uids. A template that cannot be
+// pooled is left out and named in the error; the others are applied.
+func (p *Pool) SetTemplates(ts []PoolTemplate) error {
+	type tk struct {
+		k    jail.PoolKey
+		t    PoolTemplate
+		prog program
+	}
+	var ok []tk
+	var errs []error
+	for _, t := range ts {
+		prog, err := poolProgram(t)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ok = append(ok, tk{jail.NewPoolKey(t.Language, &t.Spec, prog.flags), t, prog})
+	}
+	var gone []parkedJail
+	p.mu.Lock()
+	select {
+	case <-p.stop:
+		p.mu.Unlock()
+		return errors.Join(append(errs, errors.New("pool is closed"))...)
+	default:
+	}
+	keys := map[jail.PoolKey]*poolKey{}
+	for _, x := range ok {
+		pk := keys[x.k]
+		if pk == nil {
+			if pk = p.keys[x.k]; pk != nil {
+				pk.profiles = nil
+			} else {
+				pk = &poolKey{lang: x.t.Language, tmpl: x.t.Spec, prog: x.prog, target: p.cfg.Size,
+					stats: jail.PoolKeyStats{Language: x.t.Language, Rootfs: x.t.Spec.Rootfs.Digest}}
+			}
+			keys[x.k] = pk
+		}
+		if x.t.Profile != "" && !slices.Contains(pk.profiles, x.t.Profile) {
+			pk.profiles = append(pk.profiles, x.t.Profile)
+			slices.Sort(pk.profiles)
+		}
+	}
+	for k, pk := range p.keys {
+		if _, stays := keys[k]; !stays {
+			pk.retired = true
+			gone = append(gone, pk.parked...)
+			pk.parked = nil
+		}
+	}
+	p.keys = keys
+	p.tearDownLater(gone, "tear down parked jail of a retired pool key")
+	p.mu.Unlock()
+	p.kick()
+	return errors.Join(errs...)
+}
+
+// poolProgram checks t can be pooled and splits its argv.
+func poolProgram(t PoolTemplate) (program, error) {
 	prog, ok := splitProgram(t.Spec.Argv)
 	if !ok {
-		return fmt.Errorf("pool template for %s: argv is not interpreter, options, script", t.Language)
+		return program{}, fmt.Errorf("pool template %q (%s): argv is not interpreter, options, script", t.Profile, t.Language)
 	}
 	if _, err := loaderArgv(t.Language, prog); err != nil {
-		return fmt.Errorf("pool template: %w", err)
+		return program{}, fmt.Errorf("pool template %q: %w", t.Profile, err)
 	}
 	if t.Spec.Seccomp == nil {
-		return fmt.Errorf("pool template for %s: no seccomp filter", t.Language)
+		return program{}, fmt.Errorf("pool template %q (%s): no seccomp filter", t.Profile, t.Language)
 	}
-	k := jail.NewPoolKey(t.Language, &t.Spec, prog.flags)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, ok := p.keys[k]; !ok {
-		p.keys[k] = &poolKey{lang: t.Language, tmpl: t.Spec, prog: prog, target: p.cfg.Size,
-			stats: jail.PoolKeyStats{Language: t.Language, Rootfs: t.Spec.Rootfs.Digest}}
+	return prog, nil
+}
+
+// tearDownLater destroys jails in the background; Close waits for them.
+// Call it with p.mu held or not: it takes no lock.
+func (p *Pool) tearDownLater(js []parkedJail, msg string) {
+	for _, pj := range js {
+		p.pending.Add(1)
+		go func() {
+			defer p.pending.Done()
+			if err := pj.j.teardown(); err != nil {
+				p.r.log.Error(msg, "jail_id", pj.j.id, "err", err)
+			}
+		}()
 	}
-	p.kick()
-	return nil
 }
 
 func (p *Pool) kick() {
@@ -243,13 +317,7 @@ func (p *Pool) take(spec *jail.Spec) (*parkedJail, *poolKey, program) {
 			p.kick()
 			return &pj, pk, prog
 		}
-		p.pending.Add(1)
-		go func() {
-			defer p.pending.Done()
-			if err := pj.j.teardown(); err != nil {
-				p.r.log.Error("tear down dead parked jail", "jail_id", pj.j.id, "err", err)
-			}
-		}()
+		p.tearDownLater([]parkedJail{pj}, "tear down dead parked jail")
 	}
 	pk.stats.Misses++
 	p.st.Misses++
@@ -392,6 +460,9 @@ func (p *Pool) refill(pk *poolKey) {
 		p.r.log.Error("build parked jail", "language", pk.lang, "err", err)
 		return
 	}
+	// Torn down in the background, not under p.mu: a teardown waits for
+	// the jail's processes to die, which would hold up every take and
+	// Stats meanwhile.
 	p.st.Refills++
 	pk.builds++
 	pk.buildSum += pj.built
@@ -401,11 +472,13 @@ func (p *Pool) refill(pk *poolKey) {
 	pk.stats.JailBytesMean = pk.memSum / int64(pk.builds)
 	select {
 	case <-p.stop:
-		if terr := j.teardown(); terr != nil {
-			p.r.log.Error("tear down parked jail", "jail_id", j.id, "err", terr)
-		}
+		p.tearDownLater([]parkedJail{{j, pj}}, "tear down parked jail")
 		return
 	default:
+	}
+	if pk.retired {
+		p.tearDownLater([]parkedJail{{j, pj}}, "tear down parked jail of a retired pool key")
+		return
 	}
 	pk.parked = append(pk.parked, parkedJail{j, pj})
 }
@@ -419,6 +492,7 @@ func (p *Pool) Stats() jail.PoolStats {
 	for _, pk := range p.keys {
 		ks := pk.stats
 		ks.Parked, ks.Target = len(pk.parked), pk.target
+		ks.Profiles = slices.Clone(pk.profiles)
 		st.Parked += ks.Parked
 		st.MemoryBytes += int64(ks.Parked) * ks.JailBytesMean
 		st.Keys = append(st.Keys, ks)

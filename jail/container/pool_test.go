@@ -380,3 +380,63 @@ func TestPoolAdapts(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestPoolSetTemplates: a key that stays keeps its parked jail and gains
+// the new template's profile; a key that goes has its parked jail
+// destroyed and matches no run; a template that cannot be pooled is named
+// in the error and the rest are applied.
+func TestPoolSetTemplates(t *testing.T) {
+	a := poolSpec(t, jail.Python, "pass")
+	b := poolSpec(t, jail.Python, "pass")
+	b.Limits.Pids = 31 // another key of the same language and rootfs
+	p, err := NewPool(testRunner(t), PoolConfig{Templates: []PoolTemplate{{Language: jail.Python, Profile: "a", Spec: a}}, Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	waitParked(t, p, 1)
+	refills := p.Stats().Refills
+
+	noFilter := a
+	noFilter.Seccomp = nil
+	err = p.SetTemplates([]PoolTemplate{{Language: jail.Python, Profile: "a2", Spec: a},
+		{Language: jail.Python, Profile: "b", Spec: b}, {Language: jail.Python, Profile: "bad", Spec: noFilter}})
+	if err == nil || !strings.Contains(err.Error(), `"bad"`) {
+		t.Errorf("SetTemplates with an unpoolable template = %v, want an error naming it", err)
+	}
+	waitParked(t, p, 2)
+	st := p.Stats()
+	profiles := map[string]int{}
+	for _, k := range st.Keys {
+		profiles[strings.Join(k.Profiles, ",")] = k.Parked
+	}
+	if len(st.Keys) != 2 || profiles["a2"] != 1 || profiles["b"] != 1 {
+		t.Errorf("keys after adding b: %+v, want a2 and b with one parked jail each", st.Keys)
+	}
+	if st.Refills != refills+1 {
+		t.Errorf("%d jails built for the new templates, want 1 (a's key kept its jail)", st.Refills-refills)
+	}
+
+	if err := p.SetTemplates([]PoolTemplate{{Language: jail.Python, Profile: "b", Spec: b}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Stats(); len(st.Keys) != 1 || st.Parked != 1 || st.Keys[0].Profiles[0] != "b" {
+		t.Errorf("keys after retiring a: %+v, want only b's", st.Keys)
+	}
+	run := poolSpec(t, jail.Python, "print(1)")
+	before := p.Stats()
+	res, err := p.Run(context.Background(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, jail.StatusOK)
+	if after := p.Stats(); after.Ineligible != before.Ineligible+1 || after.Hits != before.Hits {
+		t.Errorf("a run of the retired key's spec: %+v, want one ineligible cold run", after)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if leaks := leftovers(); len(leaks) > 0 {
+		t.Fatalf("after Close: %v", leaks)
+	}
+}
