@@ -44,7 +44,7 @@ rootfs: build ## build and verify the python and node rootfs in STATE_DIR (root)
 	$(BIN)/jaild rootfs build node --state-dir $(STATE_DIR)
 
 # Reuses images already built and intact; rebuilds what is missing or altered.
-rootfs-test: build
+rootfs-test: build ## build or reuse the test rootfs in TEST_STATE_DIR (root; used by test, bench)
 	@for l in python node; do \
 	  $(BIN)/jaild rootfs verify $$l --no-verify --state-dir $(TEST_STATE_DIR) >/dev/null 2>&1 \
 	    || $(BIN)/jaild rootfs build $$l --state-dir $(TEST_STATE_DIR) || exit 1; \

@@ -39,10 +39,11 @@ die() { echo "test-vm: FAIL: $*" >&2; exit 1; }
 # hostile suite (94 scripts) and most warm pool tests are left out to fit
 # CI's budget under TCG: with all of them the container suite ran past the
 # 900 s VM timeout. They run on the host in make test / make test-escape.
-# Two pool tests stay, for the pool's cgroup v2 paths: every verdict warm
-# and cold (oom and cpu_limit read memory.events and cpu.stat of a parked
-# jail's cgroup), and the warm run's memory.peak.
-: "${VM_SKIP_container:=^(TestNewNeedsRoot|TestHostileScripts|TestPool(LooksCold|RunsAreIsolated|UsageIsTheRunsOwn|ExitLooksCold|IneligibleRunsCold|Closed|Adapts))$}"
+# Four pool tests stay: two for the pool's cgroup v2 paths, every verdict
+# warm and cold (oom and cpu_limit read memory.events and cpu.stat of a
+# parked jail's cgroup) and the warm run's memory.peak, and the two
+# refill-deferral tests.
+: "${VM_SKIP_container:=^(TestNewNeedsRoot|TestHostileScripts|TestPool(LooksCold|RunsAreIsolated|UsageIsTheRunsOwn|ExitLooksCold|IneligibleRunsCold|Closed|Adapts|SetTemplates))$}"
 : "${VM_RUN_daemon:=.}"
 : "${VM_SKIP_daemon:=^$}"
 # Go client: node · SIGTERM: 10 s grace timings · node_ok and signaled
