@@ -460,9 +460,6 @@ func (p *Pool) refill(pk *poolKey) {
 		p.r.log.Error("build parked jail", "language", pk.lang, "err", err)
 		return
 	}
-	// Torn down in the background, not under p.mu: a teardown waits for
-	// the jail's processes to die, which would hold up every take and
-	// Stats meanwhile.
 	p.st.Refills++
 	pk.builds++
 	pk.buildSum += pj.built
@@ -470,6 +467,9 @@ func (p *Pool) refill(pk *poolKey) {
 	pk.stats.RefillLastMS = float64(pj.built.Microseconds()) / 1000
 	pk.stats.RefillMeanMS = float64((pk.buildSum / time.Duration(pk.builds)).Microseconds()) / 1000
 	pk.stats.JailBytesMean = pk.memSum / int64(pk.builds)
+	// A jail nobody will take is torn down in the background, not under
+	// p.mu: a teardown waits for the jail's processes to die, which would
+	// hold up every take and Stats meanwhile.
 	select {
 	case <-p.stop:
 		p.tearDownLater([]parkedJail{{j, pj}}, "tear down parked jail")
