@@ -19,12 +19,7 @@ import (
 func TestE2ESIGHUPReload(t *testing.T) {
 	requireJails(t)
 	state := newState(t)
-	conf := filepath.Join(state, "jaild.toml")
-	write := func(s string) {
-		if err := os.WriteFile(conf, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	conf, write := stateFile(t, state, "jaild.toml")
 	write("max_concurrent = 3\nqueue_size = 5\n")
 	d := startDaemon(t, state, "--config", conf, "--queue-size", "7")
 	info := func() api.Info {
@@ -35,27 +30,15 @@ func TestE2ESIGHUPReload(t *testing.T) {
 	if i := info(); i.MaxConcurrent != 3 || i.QueueSize != 7 {
 		t.Fatalf("at start: max_concurrent %d queue_size %d, want 3 (file) and 7 (flag)", i.MaxConcurrent, i.QueueSize)
 	}
-	hupUntil := func(what string, cond func() bool) {
-		t.Helper()
-		if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-			t.Fatal(err)
-		}
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if cond() {
-				return
-			}
-		}
-		t.Fatalf("after SIGHUP: %s not seen within 10s; log:\n%s", what, d.log.String())
-	}
 	// 12000: the default policy's strict profiles cap wall at 10000, and a
 	// config below a profile's maximum is refused.
 	write("max_concurrent = 5\nqueue_size = 1\n[max_limits]\nwall_ms = 12000\n")
-	hupUntil("max_concurrent 5", func() bool { return info().MaxConcurrent == 5 })
+	hupUntil(t, d, "max_concurrent 5", func() bool { return info().MaxConcurrent == 5 })
 	if i := info(); i.QueueSize != 7 || i.MaxLimits.WallMS != 12000 {
 		t.Errorf("after reload: queue_size %d (flag 7 must still win), max wall %d (want 12000)", i.QueueSize, i.MaxLimits.WallMS)
 	}
 	write("max_concurrent = \"lots\"\n")
-	hupUntil("the refusal logged", func() bool { return strings.Contains(d.log.String(), "reload refused") })
+	hupUntil(t, d, "the refusal logged", func() bool { return strings.Contains(d.log.String(), "reload refused") })
 	if i := info(); i.MaxConcurrent != 5 {
 		t.Errorf("a broken config changed max_concurrent to %d, want 5 kept", i.MaxConcurrent)
 	}
@@ -85,12 +68,7 @@ func TestE2ESIGHUPReload(t *testing.T) {
 func TestE2ESIGHUPPolicyReload(t *testing.T) {
 	requireJails(t)
 	state := newState(t)
-	pfile := filepath.Join(state, "policy.toml")
-	write := func(s string) {
-		if err := os.WriteFile(pfile, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pfile, write := stateFile(t, state, "policy.toml")
 	base := string(policy.DefaultFile())
 	write(base)
 	d := startDaemon(t, state, "--policy", pfile)
@@ -116,25 +94,13 @@ func TestE2ESIGHUPPolicyReload(t *testing.T) {
 		}
 		return out
 	}
-	hupUntil := func(what string, cond func() bool) {
-		t.Helper()
-		if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-			t.Fatal(err)
-		}
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if cond() {
-				return
-			}
-		}
-		t.Fatalf("after SIGHUP: %s not seen within 10s; log:\n%s", what, d.log.String())
-	}
 	start := info().PolicyDigest
 	if hasProfile("quick") {
 		t.Fatal("profile quick granted before it was written")
 	}
 
 	write(base + "\n[profile.quick]\nlanguage = \"python\"\n[profile.quick.max_limits]\nwall_ms = 2000\n")
-	hupUntil("profile quick granted", func() bool { return hasProfile("quick") })
+	hupUntil(t, d, "profile quick granted", func() bool { return hasProfile("quick") })
 	reloaded := info().PolicyDigest
 	if reloaded == start {
 		t.Errorf("policy digest %s unchanged by a reload that added a profile", reloaded)
@@ -146,7 +112,7 @@ func TestE2ESIGHUPPolicyReload(t *testing.T) {
 	}
 
 	write(base + "\n[profile.broken]\nlanguage = \"cobol\"\n")
-	hupUntil("the broken policy refused", func() bool { return len(refusals()) == 1 })
+	hupUntil(t, d, "the broken policy refused", func() bool { return len(refusals()) == 1 })
 	if r := refusals()[0]; !strings.Contains(r, "level=ERROR") || !strings.Contains(r, "policy.toml") || !strings.Contains(r, "cobol") {
 		t.Errorf("refusal %q is not an error naming the file and the bad value", r)
 	}
@@ -157,7 +123,7 @@ func TestE2ESIGHUPPolicyReload(t *testing.T) {
 	if err := os.Remove(pfile); err != nil {
 		t.Fatal(err)
 	}
-	hupUntil("the missing policy refused", func() bool { return len(refusals()) == 2 })
+	hupUntil(t, d, "the missing policy refused", func() bool { return len(refusals()) == 2 })
 	if r := refusals()[1]; !strings.Contains(r, "is gone") {
 		t.Errorf("refusal %q does not say the file is gone", r)
 	}
@@ -165,4 +131,30 @@ func TestE2ESIGHUPPolicyReload(t *testing.T) {
 		t.Errorf("a removed policy file replaced the policy in force: digest %s, want %s kept", got, reloaded)
 	}
 	d.stop(t, syscall.SIGTERM)
+}
+
+// stateFile names a file in state and returns a function that (re)writes
+// it.
+func stateFile(t *testing.T, state, name string) (string, func(string)) {
+	path := filepath.Join(state, name)
+	return path, func(s string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// hupUntil sends d SIGHUP and waits up to 10 s for cond.
+func hupUntil(t *testing.T, d *daemonProc, what string, cond func() bool) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("after SIGHUP: %s not seen within 10s; log:\n%s", what, d.log.String())
 }
