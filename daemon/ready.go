@@ -79,7 +79,7 @@ func (s *Server) smoke(ctx context.Context, prof *policy.Profile, img rootfs.Ima
 	if err != nil {
 		return err
 	}
-	res, err := s.runner.Run(ctx, spec)
+	res, err := s.checkRun.Run(ctx, spec)
 	if err != nil {
 		return fmt.Errorf("smoke jail on %s: %w", img.Ref(), err)
 	}

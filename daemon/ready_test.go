@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -39,5 +40,28 @@ func TestCheck(t *testing.T) {
 				t.Errorf("%d smoke jails, want one per language (%d)", runner.count(), len(jail.Languages))
 			}
 		})
+	}
+}
+
+// With a warm pool the smoke jails go to Options.CheckRunner (the cold
+// runner), not through the pool, whose counters and targets are callers'.
+func TestCheckRunner(t *testing.T) {
+	ready := func(context.Context, jail.Spec) (jail.Result, error) {
+		return jail.Result{Status: jail.StatusOK, Stdout: []byte("jaild-ready\n")}, nil
+	}
+	main, check := &fakeRunner{run: ready}, &fakeRunner{run: ready}
+	cfg := Default()
+	cfg.StateDir = t.TempDir()
+	cfg.Socket = filepath.Join(cfg.StateDir, "jaild.sock")
+	srv, err := New(Options{Config: cfg, Runner: main, CheckRunner: check, Images: testImages,
+		Host: HostInfo{CgroupVersion: "v1", Seccomp: true}})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if err := srv.Check(context.Background()); err != nil {
+		t.Fatalf("Check = %v, want ready", err)
+	}
+	if check.count() != len(jail.Languages) || main.count() != 0 {
+		t.Errorf("smoke jails: %d on CheckRunner, %d on Runner; want %d and 0", check.count(), main.count(), len(jail.Languages))
 	}
 }

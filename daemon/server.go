@@ -47,6 +47,11 @@ type Options struct {
 	// in New and again after every successful Reload and ReloadPolicy, so
 	// that the pool keeps jails for the specs requests produce now.
 	PoolSpecs func([]PoolSpec)
+	// CheckRunner runs Check's smoke jails; nil uses Runner. With a warm
+	// pool it is the cold runner under the pool: a smoke run is no caller's
+	// run, and through the pool it would count as a miss and raise the
+	// key's target until the idle shrink.
+	CheckRunner jail.Runner
 }
 
 // Server is the jaild HTTP API.
@@ -56,6 +61,7 @@ type Server struct {
 	reloadMu  sync.Mutex
 	imgSrc    *verifiedImages
 	runner    jail.Runner
+	checkRun  jail.Runner // Check's smoke jails (Options.CheckRunner)
 	host      HostInfo
 	log       *slog.Logger
 	version   string
@@ -90,7 +96,10 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{runner: o.Runner, host: o.Host, log: o.Logger, version: o.Version, imgSrc: newVerifiedImages(o.Images, o.Logger),
+	if o.CheckRunner == nil {
+		o.CheckRunner = o.Runner
+	}
+	s := &Server{runner: o.Runner, checkRun: o.CheckRunner, host: o.Host, log: o.Logger, version: o.Version, imgSrc: newVerifiedImages(o.Images, o.Logger),
 		authorize: o.Authorize, adm: newAdmission(o.Config.MaxConcurrent, o.Config.QueueSize),
 		stopPrune: make(chan struct{}), changed: make(chan struct{}, 1),
 		streamTimeout: streamWriteTimeout, poolSpecs: o.PoolSpecs}

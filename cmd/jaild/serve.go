@@ -151,6 +151,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 	opts := daemon.Options{Config: cfg, Runner: jr, Images: store, Logger: log,
 		Version: version, Policy: pol, Host: daemon.HostInfo{CgroupVersion: info.CgroupVersion, Seccomp: info.Seccomp}}
 	if pool != nil {
+		opts.CheckRunner = runner // smoke runs are not the pool's misses
 		// One key per policy profile, with the profile's default limits;
 		// replaced on every reload, since a new rootfs, policy or default
 		// limit changes the specs requests produce.
