@@ -417,7 +417,7 @@ func (p *Pool) next() (pk *poolKey, retry time.Duration) {
 			pk.target--
 			pk.lastMiss = now
 		}
-		mem += int64(len(pk.parked)+pk.building) * pk.stats.JailBytesMean
+		mem += int64(len(pk.parked)+pk.building) * p.jailBytes(pk)
 		if gap(pk) <= 0 {
 			pk.deferFrom = time.Time{}
 			continue
@@ -434,13 +434,25 @@ func (p *Pool) next() (pk *poolKey, retry time.Duration) {
 			best = pk
 		}
 	}
-	if best == nil || mem+best.stats.JailBytesMean > p.cfg.MemoryBudget {
+	if best == nil || mem+p.jailBytes(best) > p.cfg.MemoryBudget {
 		return nil, retry
 	}
 	best.deferFrom = time.Time{}
 	best.building++
 	p.building++
 	return best, retry
+}
+
+// jailBytes is what one parked jail of pk is taken to hold against the
+// budget: the mean of its builds, or before the first build has been
+// measured its memory limit (at most the whole budget). Counting 0 there
+// let the first builds of every key start together at start-up and
+// overshoot the budget by up to Builders jails.
+func (p *Pool) jailBytes(pk *poolKey) int64 {
+	if pk.builds > 0 {
+		return pk.stats.JailBytesMean
+	}
+	return min(max(pk.tmpl.Limits.Memory, 0), p.cfg.MemoryBudget)
 }
 
 func (p *Pool) refill(pk *poolKey) {

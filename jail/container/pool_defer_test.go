@@ -98,3 +98,43 @@ func TestPoolRefillDuringLongRun(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestPoolBudgetBeforeFirstBuild: a key no build has measured yet counts
+// its memory limit against the budget, so the first builds of several keys
+// at start-up cannot overshoot it together; once a build has been
+// measured, its mean counts instead.
+func TestPoolBudgetBeforeFirstBuild(t *testing.T) {
+	key := func() *poolKey {
+		pk := &poolKey{lang: jail.Python, target: 1}
+		pk.tmpl.Limits.Memory = 300 << 20
+		return pk
+	}
+	a, b := key(), key()
+	p := &Pool{cfg: PoolConfig{Size: 1, MaxSize: 2, Builders: 2, MemoryBudget: 512 << 20, IdleShrink: time.Hour},
+		keys: map[jail.PoolKey]*poolKey{{Language: "a"}: a, {Language: "b"}: b}, stop: make(chan struct{})}
+	if got, _ := p.next(); got == nil {
+		t.Fatal("first build refused: one jail's limit fits the budget")
+	}
+	if got, _ := p.next(); got != nil {
+		t.Fatalf("second build reserved with 2 × 300 MiB of unmeasured jails against a 512 MiB budget (building %d)", p.building)
+	}
+	// The first build finishes and is measured at 10 MiB.
+	first := a
+	if b.building == 1 {
+		first = b
+	}
+	first.building, p.building = 0, 0
+	first.builds, first.stats.JailBytesMean = 1, 10<<20
+	first.parked = make([]parkedJail, 1)
+	if got, _ := p.next(); got == nil || got == first {
+		t.Fatalf("next() = %v after the first build was measured; want the other key", got)
+	}
+	// A limit above the budget still lets a key build when nothing else holds memory.
+	big := key()
+	big.tmpl.Limits.Memory = 4 << 30
+	p2 := &Pool{cfg: PoolConfig{Size: 1, MaxSize: 2, Builders: 2, MemoryBudget: 512 << 20, IdleShrink: time.Hour},
+		keys: map[jail.PoolKey]*poolKey{{}: big}, stop: make(chan struct{})}
+	if got, _ := p2.next(); got == nil {
+		t.Fatal("a key whose limit exceeds the budget never builds")
+	}
+}
