@@ -434,7 +434,11 @@ func (p *Pool) next() (pk *poolKey, retry time.Duration) {
 			best = pk
 		}
 	}
-	if best == nil || mem+p.jailBytes(best) > p.cfg.MemoryBudget {
+	// A key not measured yet builds alone even when its limit does not fit
+	// beside what is parked: otherwise a profile with a large limit would
+	// never get its first jail.
+	alone := best != nil && best.builds == 0 && p.building == 0
+	if best == nil || (!alone && mem+p.jailBytes(best) > p.cfg.MemoryBudget) {
 		return nil, retry
 	}
 	best.deferFrom = time.Time{}
@@ -447,7 +451,8 @@ func (p *Pool) next() (pk *poolKey, retry time.Duration) {
 // budget: the mean of its builds, or before the first build has been
 // measured its memory limit (at most the whole budget). Counting 0 there
 // let the first builds of every key start together at start-up and
-// overshoot the budget by up to Builders jails.
+// overshoot the budget by up to Builders jails; now at most one jail, of
+// a key built alone (see next).
 func (p *Pool) jailBytes(pk *poolKey) int64 {
 	if pk.builds > 0 {
 		return pk.stats.JailBytesMean

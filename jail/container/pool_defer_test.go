@@ -137,4 +137,15 @@ func TestPoolBudgetBeforeFirstBuild(t *testing.T) {
 	if got, _ := p2.next(); got == nil {
 		t.Fatal("a key whose limit exceeds the budget never builds")
 	}
+	// Nor is it starved by parked jails of other keys: it builds alone.
+	held := &poolKey{lang: jail.Python, target: 2, builds: 1, parked: make([]parkedJail, 1)}
+	held.stats.JailBytesMean = 100 << 20
+	big.building, p2.building = 0, 0
+	p2.keys[jail.PoolKey{Language: "held"}] = held
+	if got, _ := p2.next(); got != big {
+		t.Fatalf("next() = %v with 100 MiB parked elsewhere; want the unmeasured key, built alone", got)
+	}
+	if got, _ := p2.next(); got != nil {
+		t.Fatal("a build of the parked key (below its target) started beside the unmeasured one, over the budget")
+	}
 }
