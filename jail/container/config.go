@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 
 	"github.com/opencontainers/cgroups"
 	devconfig "github.com/opencontainers/cgroups/devices/config"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/jaild/jaild/jail"
@@ -22,6 +24,7 @@ type jailParams struct {
 	workDir string // host path of the run's tmpfs (holds work/ and tmp/)
 	cgroup  string // absolute cgroup path, e.g. /jaild/<id>
 	mode    cgroupMode
+	zygote  bool // the jail of a zygote (zygote.go): see configureZygote
 }
 
 // buildConfig turns a Spec into a libcontainer config. Each configureX step
@@ -56,6 +59,7 @@ func buildConfig(p jailParams) (*configs.Config, error) {
 		configureCgroup,
 		configureRlimits,
 		configureSeccomp,
+		configureZygote,
 	} {
 		if err := step(cfg, p); err != nil {
 			return nil, err
@@ -186,6 +190,42 @@ func configureSeccomp(cfg *configs.Config, p jailParams) error {
 		return fmt.Errorf("convert seccomp profile: empty filter")
 	}
 	cfg.Seccomp = sc
+	return nil
+}
+
+// zygoteCaps are what a zygote keeps in its own user namespace, and only
+// until each child has made itself a jail: new namespaces and mounts
+// (SYS_ADMIN), emptying the bounding set (SETPCAP), loopback up in the
+// child's network namespace (NET_ADMIN). The child drops them all before
+// any script runs.
+var zygoteCaps = []string{"CAP_SYS_ADMIN", "CAP_SETPCAP", "CAP_NET_ADMIN"}
+
+// zygoteSyscalls are what a zygote's filter allows beyond its profile: what
+// the zygote and a child need until the child loads the profile's own
+// filter, which then stacks on this one. Stacked filters intersect, so the
+// child ends up with exactly the profile.
+var zygoteSyscalls = []string{"unshare", "setns", "mount", "umount2", "capset", "prctl", "setrlimit"}
+
+// configureZygote widens a zygote's jail (and only a zygote's) by
+// zygoteCaps and zygoteSyscalls, and lifts RLIMIT_CPU, which counts the
+// zygote's own CPU over its whole life, and RLIMIT_FSIZE, whose hard limit
+// a child could not raise to its own run's tmpfs size: each child sets
+// both for its run.
+func configureZygote(cfg *configs.Config, p jailParams) error {
+	if !p.zygote {
+		return nil
+	}
+	cfg.Capabilities = &configs.Capabilities{Bounding: zygoteCaps, Effective: zygoteCaps, Permitted: zygoteCaps}
+	wide := *p.spec.Seccomp
+	wide.Syscalls = append(slices.Clone(wide.Syscalls), specs.LinuxSyscall{Names: zygoteSyscalls, Action: specs.ActAllow})
+	sc, err := specconv.SetupSeccomp(&wide)
+	if err != nil {
+		return fmt.Errorf("convert zygote seccomp profile: %w", err)
+	}
+	cfg.Seccomp = sc
+	cfg.Rlimits = slices.DeleteFunc(cfg.Rlimits, func(r configs.Rlimit) bool {
+		return r.Type == unix.RLIMIT_CPU || r.Type == unix.RLIMIT_FSIZE
+	})
 	return nil
 }
 

@@ -325,7 +325,7 @@ func fileSum(t *testing.T, p string) [32]byte {
 
 func fileExists(p string) bool { _, err := os.Lstat(p); return err == nil }
 
-func runHostile(t *testing.T, r *Runner, env *hostileEnv, c hostileCase) {
+func runHostile(t *testing.T, r jail.Runner, env *hostileEnv, c hostileCase) {
 	img := testImage(t, c.lang)
 	marker := uniqueMarker()
 	// Under the suite's own temp dir, not /tmp: the jail has a /tmp of

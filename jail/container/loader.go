@@ -34,24 +34,13 @@ const (
 	loaderReadyFD   = 4
 )
 
-// pythonLoader runs with python -c. The request is NUL-separated: the
-// number of argv entries, argv (argv[0] is the script path), then env.
-const pythonLoader = `def _jaild_load():
+// pythonRun is the part of the python loaders that makes the process look
+// as a cold run of argv and env would (argv, environment, main module) and
+// runs the script in it. env is a list of b"K=V" entries.
+const pythonRun = `def _jaild_run(argv, env):
     import sys, os
-    os.write(4, b"R")
-    os.close(4)
-    chunks = []
-    while True:
-        b = os.read(3, 1 << 16)
-        if not b:
-            break
-        chunks.append(b)
-    os.close(3)
-    parts = b"".join(chunks).split(b"\0")
-    n = int(parts[0])
-    argv = [os.fsdecode(a) for a in parts[1:1 + n]]
     os.environ.clear()
-    for e in parts[1 + n:]:
+    for e in env:
         if e:
             k, _, v = e.partition(b"=")
             os.environb[k] = v
@@ -69,7 +58,7 @@ const pythonLoader = `def _jaild_load():
         with open(script, "rb") as f:
             src = f.read()
         code = compile(src, script, "exec", dont_inherit=True)
-        del f, src, chunks, parts, argv, b
+        del f, src, argv, env, b
         exec(code, g)
     except (SystemExit, KeyboardInterrupt):
         raise
@@ -79,6 +68,27 @@ const pythonLoader = `def _jaild_load():
             tb = tb.tb_next
         sys.excepthook(type(e), e.with_traceback(tb), tb)
         sys.exit(1)
+`
+
+// pythonLoader runs with python -c. The request is NUL-separated: the
+// number of argv entries, argv (argv[0] is the script path), then env.
+const pythonLoader = pythonRun + `def _jaild_load():
+    import os
+    os.write(4, b"R")
+    os.close(4)
+    chunks = []
+    while True:
+        b = os.read(3, 1 << 16)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(3)
+    parts = b"".join(chunks).split(b"\0")
+    n = int(parts[0])
+    argv = [os.fsdecode(a) for a in parts[1:1 + n]]
+    env = parts[1 + n:]
+    del chunks, parts, b
+    _jaild_run(argv, env)
 _jaild_load()
 `
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -42,9 +44,24 @@ type run struct {
 	exited chan exitInfo
 	phases phases
 	peak   *os.File // v2 memory.peak, reset at hand-over (per-fd on ≥ 6.12)
+	// kill, when set, replaces signalling the container (a zygote's child
+	// is no container of its own: zygote.go).
+	kill func()
+	// zconn is a zygote child's run socket (zygote.go).
+	zconn *net.UnixConn
 }
 
 func (j *run) push(f func() error) { j.undo = append(j.undo, f) }
+
+// killAll SIGKILLs the jail's PID 1, which makes the kernel kill every
+// other process of its PID namespace.
+func (j *run) killAll() {
+	if j.kill != nil {
+		j.kill()
+		return
+	}
+	_ = j.ct.Signal(unix.SIGKILL)
+}
 
 // teardown runs the undo stack in reverse, once, and joins the errors.
 func (j *run) teardown() error {
@@ -110,8 +127,11 @@ func (j *run) notifier(s jail.Stream) func([]byte) {
 	return func(p []byte) { j.spec.Output(s, p) }
 }
 
+// exitInfo is how a jail's main process ended: its wait status (nil when
+// it could not be had, with err saying why) and its host pid.
 type exitInfo struct {
-	ps  *os.ProcessState
+	ws  *syscall.WaitStatus
+	pid int
 	err error
 }
 
@@ -120,7 +140,14 @@ func (j *run) watchExit() chan exitInfo {
 	exited := make(chan exitInfo, 1)
 	go func() {
 		ps, err := j.process.Wait()
-		exited <- exitInfo{ps, err}
+		ex := exitInfo{ws: waitStatus(ps), err: err}
+		if ps != nil {
+			ex.pid = ps.Pid()
+		}
+		if ex.ws == nil && err == nil {
+			ex.err = errors.New("no wait status")
+		}
+		exited <- ex
 	}()
 	return exited
 }
@@ -143,7 +170,7 @@ func (j *run) wait(ctx context.Context) jail.Result {
 		if reason == killNone {
 			reason = why
 			_ = j.cg.unthrottle()
-			_ = j.ct.Signal(unix.SIGKILL)
+			j.killAll()
 		}
 	}
 	var ex exitInfo
@@ -170,16 +197,16 @@ loop:
 	u, uerr := j.cg.read(j.peak)
 	u = u.since(j.base)
 	res.CPU, res.MemoryPeak = max(u.cpu, 0), u.peak
-	_ = j.ct.Signal(unix.SIGKILL) // nothing may outlive the main process
-	res.Status, res.ExitCode, res.Signal = verdict(ex.ps, reason, u.oomKills, res.CPU >= l.CPUTime)
-	if res.Status == jail.StatusSignaled && res.Signal == "SIGSYS" && ex.ps != nil {
-		res.Syscall = seccompSyscall(ex.ps.Pid())
+	j.killAll() // nothing may outlive the main process
+	res.Status, res.ExitCode, res.Signal = verdict(ex.ws, reason, u.oomKills, res.CPU >= l.CPUTime)
+	if res.Status == jail.StatusSignaled && res.Signal == "SIGSYS" && ex.pid > 0 {
+		res.Syscall = seccompSyscall(ex.pid)
 	}
 	j.collectOutput(&res)
 	switch {
 	case reason == killCancel:
 		res.Status, res.ExitCode, res.Error = jail.StatusInternalError, -1, fmt.Sprintf("run cancelled: %v", context.Cause(ctx))
-	case ex.ps == nil:
+	case ex.ws == nil:
 		res.Status, res.Error = jail.StatusInternalError, fmt.Sprintf("wait for jail: %v", ex.err)
 	case uerr != nil:
 		res.Status, res.Error = jail.StatusInternalError, fmt.Sprintf("read cgroup usage: %v", uerr)

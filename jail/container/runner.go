@@ -243,6 +243,11 @@ func (r *Runner) cgroupPath(id string) string {
 
 // start builds a jail for spec and starts its process with launch.
 func (r *Runner) start(spec *jail.Spec, launch func(*run) error) (*run, error) {
+	return r.startJail(spec, false, launch)
+}
+
+// startJail is start, for a zygote's jail when zygote is set.
+func (r *Runner) startJail(spec *jail.Spec, zygote bool, launch func(*run) error) (*run, error) {
 	if r.warm != nil {
 		r.warm.touch()
 	}
@@ -279,7 +284,7 @@ func (r *Runner) start(spec *jail.Spec, launch func(*run) error) (*run, error) {
 	}
 	j.phases.mark("workdir")
 	cfg, err := buildConfig(jailParams{id: j.id, spec: spec, hostID: hostID,
-		workDir: workDir, cgroup: r.cgroupPath(j.id), mode: r.mode})
+		workDir: workDir, cgroup: r.cgroupPath(j.id), mode: r.mode, zygote: zygote})
 	if err != nil {
 		return nil, err
 	}

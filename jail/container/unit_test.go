@@ -141,7 +141,7 @@ func TestVerdict(t *testing.T) {
 		{"no state", nil, killNone, 0, false, jail.StatusInternalError, -1, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, code, sig := verdict(tc.ps, tc.reason, tc.oom, tc.cpu)
+			st, code, sig := verdict(waitStatus(tc.ps), tc.reason, tc.oom, tc.cpu)
 			if st != tc.want || code != tc.code || sig != tc.sig {
 				t.Errorf("verdict = %s %d %q, want %s %d %q", st, code, sig, tc.want, tc.code, tc.sig)
 			}

@@ -23,18 +23,16 @@ const (
 // Precedence: the runner's own kill reason, then a kernel OOM kill (read
 // from the cgroup, never guessed from SIGKILL), then SIGXCPU, then signals
 // and exit codes.
-func verdict(ps *os.ProcessState, reason killReason, oomKills uint64, cpuOver bool) (jail.Status, int, string) {
+func verdict(ws *syscall.WaitStatus, reason killReason, oomKills uint64, cpuOver bool) (jail.Status, int, string) {
 	sig := ""
 	code := -1
 	signaled := false
-	if ps != nil {
-		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
-			if ws.Signaled() {
-				signaled = true
-				sig = unix.SignalName(ws.Signal())
-			} else if ws.Exited() {
-				code = ws.ExitStatus()
-			}
+	if ws != nil {
+		if ws.Signaled() {
+			signaled = true
+			sig = unix.SignalName(ws.Signal())
+		} else if ws.Exited() {
+			code = ws.ExitStatus()
 		}
 	}
 	switch {
@@ -54,4 +52,15 @@ func verdict(ps *os.ProcessState, reason killReason, oomKills uint64, cpuOver bo
 		return jail.StatusExitNonzero, code, ""
 	}
 	return jail.StatusInternalError, -1, sig
+}
+
+// waitStatus is how ps ended; nil when it did not (or is nil).
+func waitStatus(ps *os.ProcessState) *syscall.WaitStatus {
+	if ps == nil {
+		return nil
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
+		return &ws
+	}
+	return nil
 }

@@ -1,0 +1,413 @@
+package container
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/cgroups/manager"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	"golang.org/x/sys/unix"
+
+	"github.com/jaild/jaild/jail"
+)
+
+// A zygote is a long-lived jail whose interpreter forks one child per run;
+// each child makes itself a single-use jail before the script runs (see
+// zygoteLoader for what the child does and the protocol). It shares the
+// interpreter's start-up between runs, which a parked jail cannot: every
+// parked jail pays a jail build and a whole interpreter start.
+//
+// What a child shares with its zygote, and so with other runs of the same
+// zygote, and a cold jail does not: the user namespace and host uid (runs
+// in flight at once share per-uid kernel counts such as inotify instances
+// and queued signals), the address-space layout (ASLR is per zygote, not
+// per run) and CPython's string hash seed. Its PID, mount, network, IPC,
+// UTS and cgroup namespaces, its cgroup (memory, CPU, pids), /proc,
+// /work, /tmp and /dev/shm are its own; /dev is read-only. Memory the
+// child shares with the zygote copy-on-write (the interpreter's start-up
+// state) is charged to the zygote, so a run's peak memory and memory
+// limit count only what the run itself allocates or writes.
+
+// errZygoteGone means the zygote died or failed; the run did not start
+// and may run elsewhere.
+var errZygoteGone = errors.New("zygote is gone")
+
+type zygote struct {
+	r    *Runner
+	j    *run
+	ctl  *net.UnixConn
+	mu   sync.Mutex // one control message at a time
+	dead chan struct{}
+}
+
+// startZygote builds a zygote's jail from tmpl (python only) and waits
+// until it is ready to fork.
+func (r *Runner) startZygote(lang jail.Language, tmpl *jail.Spec, prog program) (*zygote, error) {
+	if lang != jail.Python {
+		return nil, fmt.Errorf("no zygote for %s", lang)
+	}
+	sc, err := specconv.SetupSeccomp(tmpl.Seccomp)
+	if err != nil {
+		return nil, fmt.Errorf("convert seccomp profile: %w", err)
+	}
+	bpf, err := compileBPF(sc)
+	if err != nil {
+		return nil, err
+	}
+	spec := *tmpl
+	spec.Argv = append(append([]string{prog.interpreter}, prog.flags...), "-c", zygoteLoader)
+	spec.Env, spec.Files, spec.Stdin, spec.Output = jail.StartupEnv(tmpl.Env), nil, nil, nil
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	z := &zygote{r: r, dead: make(chan struct{})}
+	j, err := r.startJail(&spec, true, func(j *run) error { return z.launch(j, bpf) })
+	if err != nil {
+		return nil, err
+	}
+	z.j = j
+	go func() {
+		ex := <-j.exited
+		j.exited <- ex
+		close(z.dead)
+	}()
+	return z, nil
+}
+
+// launch starts the zygote with its control socket as fd 3, hands it the
+// children's seccomp program and waits for it to be ready.
+func (z *zygote) launch(j *run, bpf []byte) error {
+	ours, theirs, err := socketpair(unix.SOCK_SEQPACKET, "zygote control")
+	if err != nil {
+		return err
+	}
+	j.push(func() error { ours.Close(); return nil })
+	_, outR, errR, err := j.startInit(theirs)
+	if err != nil {
+		return fmt.Errorf("start zygote: %w", err)
+	}
+	// The zygote writes nothing; whatever it does write (a traceback) is
+	// logged rather than left to fill the pipe and block it.
+	for _, f := range []*os.File{outR, errR} {
+		go z.logOutput(j, f)
+	}
+	j.exited = j.watchExit()
+	st, err := j.ct.State()
+	if err != nil {
+		return fmt.Errorf("read jail state: %w", err)
+	}
+	j.cg = cgroupFiles{v2: j.runner.mode.v2, paths: st.CgroupPaths}
+	z.ctl = ours
+	_ = ours.SetDeadline(time.Now().Add(parkTimeout))
+	defer ours.SetDeadline(time.Time{})
+	if _, err := ours.Write(append([]byte{'B'}, bpf...)); err != nil {
+		return fmt.Errorf("hand seccomp filter to zygote: %w", err)
+	}
+	b := make([]byte, 1)
+	if n, err := ours.Read(b); n != 1 || b[0] != 'R' {
+		return fmt.Errorf("wait for zygote: %w", errors.Join(err, errZygoteGone))
+	}
+	return nil
+}
+
+func (z *zygote) logOutput(j *run, f *os.File) {
+	b := make([]byte, 4096)
+	for {
+		n, err := f.Read(b)
+		if n > 0 {
+			z.r.log.Warn("zygote output", "jail_id", j.id, "output", string(b[:n]))
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// alive reports whether the zygote can still fork.
+func (z *zygote) alive() bool {
+	select {
+	case <-z.dead:
+		return false
+	default:
+		return true
+	}
+}
+
+// close destroys the zygote's jail, and with it any child still running
+// (they live in its PID namespace).
+func (z *zygote) close() error {
+	return z.j.teardown()
+}
+
+// socketpair returns both ends of a unix socket pair as *net.UnixConn
+// and *os.File: ours (non-blocking, with deadlines) and the one to hand on.
+func socketpair(typ int, name string) (*net.UnixConn, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create %s socket: %w", name, err)
+	}
+	f := os.NewFile(uintptr(fds[0]), name)
+	c, err := net.FileConn(f) // dups the descriptor
+	f.Close()
+	if err != nil {
+		unix.Close(fds[1])
+		return nil, nil, fmt.Errorf("open %s socket: %w", name, err)
+	}
+	return c.(*net.UnixConn), os.NewFile(uintptr(fds[1]), name), nil
+}
+
+// child has the zygote fork a child for spec and hands it the run; the
+// clock starts there. On error nothing of the script has run and nothing
+// is left: the run may go elsewhere (and errZygoteGone says the zygote
+// itself failed).
+func (z *zygote) child(spec *jail.Spec, prog program) (*run, error) {
+	j := &run{id: newID(z.j.hostID), spec: spec, runner: z.r, hostID: z.j.hostID}
+	j.phases.mark("begin")
+	fail := func(err error) (*run, error) {
+		if terr := j.teardown(); terr != nil {
+			err = errors.Join(err, terr)
+		}
+		return nil, err
+	}
+	req, err := encodeZygoteRequest(spec, prog)
+	if err != nil {
+		return fail(err)
+	}
+	if err := z.startChild(j); err != nil {
+		return fail(err)
+	}
+	j.phases.mark("forked")
+	if _, err := j.zconn.Write(req); err != nil {
+		return fail(fmt.Errorf("hand request to zygote child: %w", err))
+	}
+	j.started = time.Now()
+	j.phases.mark("handed")
+	return j, nil
+}
+
+// startChild has the zygote fork a child for j, puts the child into a
+// cgroup of its own and starts reading the run's output and verdict.
+// Every step is pushed onto j's undo stack.
+func (z *zygote) startChild(j *run) error {
+	r := z.r
+	// An empty directory in the work dir names the run, so that Reap finds
+	// its cgroup after a crash (reapOne removes both by id).
+	marker := filepath.Join(r.work, j.id)
+	if err := os.Mkdir(marker, 0o700); err != nil {
+		return fmt.Errorf("create run marker: %w", err)
+	}
+	j.push(func() error { return os.Remove(marker) })
+	r.live.Store(j.id, struct{}{})
+	j.push(func() error { r.live.Delete(j.id); return nil })
+
+	conn, theirs, err := socketpair(unix.SOCK_STREAM, "zygote run")
+	if err != nil {
+		return err
+	}
+	j.push(func() error { conn.Close(); return nil })
+	raw, err := conn.SyscallConn()
+	if err == nil {
+		cerr := raw.Control(func(fd uintptr) {
+			err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1)
+		})
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
+		theirs.Close()
+		return fmt.Errorf("set SO_PASSCRED: %w", err)
+	}
+	inR, inW, err1 := os.Pipe()
+	outR, outW, err2 := os.Pipe()
+	errR, errW, err3 := os.Pipe()
+	jailEnds := []*os.File{theirs, inR, outW, errW}
+	defer func() {
+		for _, f := range jailEnds {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}()
+	j.push(func() error {
+		for _, f := range []*os.File{inW, outR, errR} {
+			if f != nil {
+				f.Close()
+			}
+		}
+		return nil
+	})
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return fmt.Errorf("create stdio pipes: %w", err)
+	}
+	j.readers = []*os.File{outR, errR}
+	rights := unix.UnixRights(int(theirs.Fd()), int(inR.Fd()), int(outW.Fd()), int(errW.Fd()))
+	z.mu.Lock()
+	_ = z.ctl.SetWriteDeadline(time.Now().Add(parkTimeout))
+	_, _, err = z.ctl.WriteMsgUnix([]byte{'F'}, rights, nil)
+	z.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("ask zygote to fork: %w", errors.Join(err, errZygoteGone))
+	}
+	for _, f := range jailEnds {
+		f.Close()
+	}
+	jailEnds = nil
+
+	pid, err := readChildPid(conn)
+	if err != nil {
+		return err
+	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("open child pidfd: %w", err)
+	}
+	j.kill = func() { _ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0) }
+	// Until it has its verdict, the child must not outlive a failed step.
+	j.push(func() error { j.kill(); unix.Close(pidfd); return nil })
+	if err := z.childCgroup(j, pid); err != nil {
+		return err
+	}
+	j.exited = make(chan exitInfo, 1)
+	go func() { j.exited <- readChildExit(conn, pid) }()
+	j.zconn = conn
+	limit := j.spec.Limits.Output
+	j.stdout = newCapture(outR, limit, j.notifier(jail.Stdout))
+	j.stderr = newCapture(errR, limit, j.notifier(jail.Stderr))
+	go func() {
+		_, _ = inW.Write(j.spec.Stdin)
+		inW.Close()
+	}()
+	return nil
+}
+
+// readChildPid reads the child's first byte and, from the credentials the
+// kernel attached to it, the child's pid in this process's PID namespace.
+func readChildPid(conn *net.UnixConn) (int, error) {
+	_ = conn.SetReadDeadline(time.Now().Add(parkTimeout))
+	defer conn.SetReadDeadline(time.Time{})
+	b := make([]byte, 1)
+	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
+	n, oobn, _, _, err := conn.ReadMsgUnix(b, oob)
+	if err != nil || n != 1 {
+		return 0, fmt.Errorf("wait for zygote child: %w", errors.Join(err, errZygoteGone))
+	}
+	if b[0] == 'E' { // the zygote could not fork: the message follows
+		msg, _ := io.ReadAll(io.LimitReader(conn, 4096))
+		return 0, fmt.Errorf("zygote fork: %s: %w", msg, errZygoteGone)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 || b[0] != 'P' {
+		return 0, fmt.Errorf("zygote child sent %q: %w", b, errors.Join(err, errZygoteGone))
+	}
+	cred, err := unix.ParseUnixCredentials(&msgs[0])
+	if err != nil || cred.Pid <= 0 {
+		return 0, fmt.Errorf("zygote child credentials: %w", errors.Join(err, errZygoteGone))
+	}
+	return int(cred.Pid), nil
+}
+
+// readChildExit waits for the zygote's word on how the child ended: b"S"
+// and the wait status, or b"E" and why the child could not become a jail.
+// EOF without either means the zygote died.
+func readChildExit(conn *net.UnixConn, pid int) exitInfo {
+	b, err := io.ReadAll(io.LimitReader(conn, 8192))
+	i := bytes.LastIndexByte(b, 'S')
+	switch {
+	case len(b) > 0 && b[0] == 'E':
+		return exitInfo{pid: pid, err: fmt.Errorf("zygote child: %s", b[1:])}
+	case i >= 0 && len(b)-i == 5:
+		ws := syscall.WaitStatus(int32(binary.LittleEndian.Uint32(b[i+1:])))
+		return exitInfo{ws: &ws, pid: pid}
+	}
+	return exitInfo{pid: pid, err: fmt.Errorf("zygote sent no status (%q): %w", b, errors.Join(err, errZygoteGone))}
+}
+
+// childCgroup makes the run's own cgroup with the spec's limits (the same
+// resources a cold jail's config gets) and moves the child into it. The
+// child is still the runner's code, waiting for its request, so nothing
+// of the script runs outside it.
+func (z *zygote) childCgroup(j *run, pid int) error {
+	r := z.r
+	p := jailParams{id: j.id, spec: j.spec, hostID: j.hostID, cgroup: r.cgroupPath(j.id), mode: r.mode}
+	cfg := &configs.Config{}
+	if err := configureDevices(cfg, p); err != nil {
+		return err
+	}
+	if err := configureCgroup(cfg, p); err != nil {
+		return err
+	}
+	if r.warm != nil {
+		r.warm.touch()
+	}
+	m, err := manager.New(cfg.Cgroups)
+	if err != nil {
+		return fmt.Errorf("open run cgroup: %w", err)
+	}
+	j.push(func() error { return removeCgroup(p.cgroup) })
+	if err := m.Apply(-1); err != nil {
+		return fmt.Errorf("create run cgroup: %w", err)
+	}
+	if err := m.Set(cfg.Cgroups.Resources); err != nil {
+		return fmt.Errorf("set run cgroup limits: %w", err)
+	}
+	if err := m.AddPid("", pid); err != nil {
+		return fmt.Errorf("move child into run cgroup: %w", err)
+	}
+	j.cg = cgroupFiles{v2: r.mode.v2, paths: m.GetPaths()}
+	if j.base.cpu, err = j.cg.cpu(); err != nil {
+		return fmt.Errorf("read run cpu usage: %w", err)
+	}
+	return nil
+}
+
+// encodeZygoteRequest is what a zygote child reads (see zygoteLoader): a
+// u32 length, then items of u32 length and bytes.
+func encodeZygoteRequest(spec *jail.Spec, prog program) ([]byte, error) {
+	l := spec.Limits
+	cpu := uint64(math.Ceil(l.CPUTime.Seconds()))
+	items := [][]byte{
+		[]byte(strconv.FormatInt(l.Tmp, 10)), []byte(strconv.FormatInt(inodeCap(l.Tmp), 10)),
+		[]byte(strconv.FormatUint(cpu+1, 10)), []byte(strconv.FormatUint(cpu+2, 10)),
+	}
+	argv := append([]string{prog.script}, prog.args...)
+	items = append(items, []byte(strconv.Itoa(len(argv))))
+	for _, a := range argv {
+		if bytes.IndexByte([]byte(a), 0) >= 0 {
+			return nil, fmt.Errorf("%w: argv contains NUL", jail.ErrInvalidSpec)
+		}
+		items = append(items, []byte(a))
+	}
+	items = append(items, []byte(strconv.Itoa(len(spec.Env))))
+	for _, e := range spec.Env {
+		items = append(items, []byte(e))
+	}
+	for _, f := range spec.Files {
+		if err := jail.ValidFileName(f.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, []byte(f.Name), f.Content)
+	}
+	var b bytes.Buffer
+	b.Write(make([]byte, 4))
+	for _, it := range items {
+		if int64(len(it)) > math.MaxUint32 {
+			return nil, fmt.Errorf("%w: request item too large", jail.ErrInvalidSpec)
+		}
+		_ = binary.Write(&b, binary.LittleEndian, uint32(len(it)))
+		b.Write(it)
+	}
+	out := b.Bytes()
+	binary.LittleEndian.PutUint32(out, uint32(len(out)-4))
+	return out, nil
+}

@@ -1,0 +1,14 @@
+//go:build !seccomp
+
+package container
+
+import (
+	"errors"
+
+	"github.com/opencontainers/runc/libcontainer/configs"
+)
+
+// compileBPF needs libseccomp: see zygote_bpf.go.
+func compileBPF(*configs.Seccomp) ([]byte, error) {
+	return nil, errors.New("built without seccomp support (build with cgo and -tags seccomp)")
+}

@@ -1,0 +1,154 @@
+package container
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jaild/jaild/jail"
+	"github.com/jaild/jaild/policy"
+)
+
+// failRunner stands behind Zygotes in tests: a run that reaches it was not
+// served by a zygote, which fails the test.
+type failRunner struct{ t *testing.T }
+
+func (f failRunner) Run(_ context.Context, spec jail.Spec) (jail.Result, error) {
+	f.t.Errorf("run of %q fell back from the zygote", spec.Argv)
+	return jail.Result{Status: jail.StatusInternalError, Error: "fell back"}, nil
+}
+
+// testZygotes starts Zygotes for tmpls with fallback behind it and closes
+// it at the end of the test.
+func testZygotes(t *testing.T, fallback jail.Runner, tmpls ...jail.Spec) *Zygotes {
+	t.Helper()
+	var ts []PoolTemplate
+	for _, s := range tmpls {
+		ts = append(ts, PoolTemplate{Language: jail.Python, Spec: s})
+	}
+	zs, err := NewZygotes(testRunner(t), fallback, ts)
+	if err != nil {
+		t.Fatalf("start zygotes: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := zs.Close(); err != nil {
+			t.Errorf("close zygotes: %v", err)
+		}
+	})
+	return zs
+}
+
+func TestZygoteSmoke(t *testing.T) {
+	zs := testZygotes(t, failRunner{t}, poolSpec(t, jail.Python, "pass"))
+	for i := 0; i < 3; i++ {
+		res, err := zs.Run(context.Background(), poolSpec(t, jail.Python, "import os; print('hi', os.getpid(), os.getuid())"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s %q %q %v %v %d err=%s", res.Status, res.Stdout, res.Stderr, res.Wall, res.CPU, res.MemoryPeak, res.Error)
+	}
+}
+
+// TestHostileScriptsZygote runs every python attack of the hostile suite
+// in children of one zygote, concurrently, with the same verdicts and host
+// checks as TestHostileScripts (the target stays a cold jail).
+func TestHostileScriptsZygote(t *testing.T) {
+	var cases []hostileCase
+	for _, c := range loadHostile(t) {
+		if c.lang == jail.Python {
+			cases = append(cases, c)
+		}
+	}
+	r := testRunner(t)
+	py := testImage(t, jail.Python)
+	env := newHostileEnv(t, py.Path)
+	entry := policy.DefaultEntrypoint(jail.Python)
+	argv, err := policy.Command(jail.Python, py.Interpreter, entry, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := jail.Spec{Rootfs: jail.Rootfs{Name: py.Name, Digest: py.Digest, Path: py.Path}, Argv: argv,
+		Env: policy.BaseEnv(jail.Python), Limits: jail.DefaultLimits(), Seccomp: policy.DefaultSeccomp()}
+	zs := testZygotes(t, r, tmpl)
+	target := startTarget(t, r, env)
+	t.Run("attack", func(t *testing.T) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				runHostile(t, zs, env, c)
+			})
+		}
+	})
+	target.finish(t)
+	env.checkSuite(t)
+	st := zs.Stats()
+	t.Logf("zygote stats: %+v (%d python cases)", st, len(cases))
+	if st.Fallbacks != 0 || st.Runs+st.Ineligible != uint64(len(cases)) || st.Runs < uint64(len(cases))*3/4 {
+		t.Errorf("zygote served %d of %d cases (%d ineligible, %d fell back)", st.Runs, len(cases), st.Ineligible, st.Fallbacks)
+	}
+}
+
+// TestZygoteSiblingsAreIsolated runs a child that keeps secrets in /tmp,
+// /dev/shm, /work and an abstract socket, and then, while it lives, a
+// sibling of the same zygote (same host uid) that looks for them, for
+// the first child's processes, and signals everything it can.
+func TestZygoteSiblingsAreIsolated(t *testing.T) {
+	zs := testZygotes(t, failRunner{t}, poolSpec(t, jail.Python, "pass"))
+	holder := poolSpec(t, jail.Python, `import os, socket, time, sys
+for p in ("/tmp/secret", "/dev/shm/secret", "/work/secret"):
+    open(p, "w").write("s3cret")
+s = socket.socket(socket.AF_UNIX); s.bind("\0jaild-sibling"); s.listen(1)
+print("READY", flush=True)
+s.settimeout(5)
+try:
+    s.accept(); print("CONNECTED")
+except OSError:
+    pass
+print(open("/tmp/secret").read())
+`)
+	ready := make(chan struct{})
+	holder.Output = func(s jail.Stream, p []byte) {
+		if strings.Contains(string(p), "READY") {
+			close(ready)
+		}
+	}
+	done := make(chan jail.Result, 1)
+	go func() {
+		res, _ := zs.Run(context.Background(), holder)
+		done <- res
+	}()
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("holder never got ready")
+	}
+	prober := poolSpec(t, jail.Python, `import os, signal, socket
+seen = {"tmp": os.listdir("/tmp"), "shm": os.listdir("/dev/shm"), "work": sorted(os.listdir("/work")),
+        "procs": sorted(p for p in os.listdir("/proc") if p.isdigit())}
+try:
+    c = socket.socket(socket.AF_UNIX); c.connect("\0jaild-sibling"); seen["connect"] = "connected"
+except OSError as e:
+    seen["connect"] = e.errno
+try:
+    os.kill(-1, signal.SIGKILL); seen["kill"] = "sent"
+except OSError as e:
+    seen["kill"] = e.errno
+print(seen)
+`)
+	res, err := zs.Run(context.Background(), prober)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// kill(-1) in a PID namespace whose only process is the caller finds
+	// nothing to signal: ESRCH (3). Connecting to a name nobody bound in
+	// this network namespace: ECONNREFUSED (111).
+	want := "{'tmp': [], 'shm': [], 'work': ['main.py'], 'procs': ['1'], 'connect': 111, 'kill': 3}\n"
+	if res.Status != jail.StatusOK || string(res.Stdout) != want {
+		t.Errorf("prober: %s %q (stderr %q), want ok %q", res.Status, res.Stdout, res.Stderr, want)
+	}
+	h := <-done
+	if h.Status != jail.StatusOK || string(h.Stdout) != "READY\ns3cret\n" {
+		t.Errorf("holder: %s %q (stderr %q), want it untouched", h.Status, h.Stdout, h.Stderr)
+	}
+}
