@@ -71,6 +71,11 @@ type PoolConfig struct {
 	MemoryBudget int64 `toml:"memory_budget_bytes"`
 	// Builders is how many parked jails may be built at once.
 	Builders int `toml:"builders"`
+	// Zygote runs python profiles in children of one long-lived python per
+	// profile key (a zygote), each child its own single-use jail; other
+	// runs use the pool (Size) or cold jails. Off by default: what a
+	// child shares with its zygote is in README ("Zygote").
+	Zygote bool `toml:"zygote"`
 }
 
 // HistoryConfig configures retention of the run history.

@@ -59,8 +59,11 @@ func newMetrics(s *Server) *metrics {
 	build.Set(1)
 	m.reg.MustRegister(m.runs, m.duration, m.queueWait, m.oomKills, m.rejected, running, queued, maxConc, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if p, ok := s.runner.(poolStatser); ok {
+	if p, ok := poolOf(s.runner); ok {
 		m.reg.MustRegister(newPoolCollector(p))
+	}
+	if z, ok := s.runner.(zygoteStatser); ok {
+		m.reg.MustRegister(newZygoteCollector(z))
 	}
 	for _, reason := range []string{"queue_full", "shutting_down", api.CodePolicyDenied, api.CodeQuotaExceeded, api.CodeValidationFailed} {
 		m.rejected.WithLabelValues(reason)

@@ -15,6 +15,64 @@ type poolStatser interface {
 	Stats() jail.PoolStats
 }
 
+// zygoteStatser is a runner with python zygotes (container.Zygotes) in
+// front of a fallback runner, which may have a pool of its own.
+type zygoteStatser interface {
+	ZygoteStats() jail.ZygoteStats
+	Fallback() jail.Runner
+}
+
+// poolOf finds the warm pool of r, or of the runner behind r's zygotes.
+func poolOf(r jail.Runner) (poolStatser, bool) {
+	if z, ok := r.(zygoteStatser); ok {
+		r = z.Fallback()
+	}
+	p, ok := r.(poolStatser)
+	return p, ok
+}
+
+func zygoteInfo(st jail.ZygoteStats) *api.ZygoteInfo {
+	return &api.ZygoteInfo{Zygotes: st.Zygotes, Runs: st.Runs, Fallbacks: st.Fallbacks,
+		Ineligible: st.Ineligible, Starts: st.Starts, StartErrors: st.StartErrors}
+}
+
+// zygoteCollector exports the zygotes' counters on /metrics, read at
+// scrape time like the pool's.
+type zygoteCollector struct {
+	z                     zygoteStatser
+	zygotes, runs, starts *prometheus.Desc
+	startErrors           *prometheus.Desc
+}
+
+func newZygoteCollector(z zygoteStatser) *zygoteCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("jaild_zygote_"+name, help, labels, nil)
+	}
+	return &zygoteCollector{z: z,
+		zygotes:     d("running", "Python zygotes running now."),
+		runs:        d("runs_total", "Runs by how the zygotes served them: forked (a zygote's child), fallback (the zygote could not fork), ineligible (no zygote key matches).", "result"),
+		starts:      d("starts_total", "Zygotes started."),
+		startErrors: d("start_errors_total", "Zygotes that failed to start."),
+	}
+}
+
+func (c *zygoteCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.zygotes, c.runs, c.starts, c.startErrors} {
+		ch <- d
+	}
+}
+
+func (c *zygoteCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.z.ZygoteStats()
+	n := prometheus.CounterValue
+	ch <- prometheus.MustNewConstMetric(c.zygotes, prometheus.GaugeValue, float64(st.Zygotes))
+	ch <- prometheus.MustNewConstMetric(c.runs, n, float64(st.Runs), "forked")
+	ch <- prometheus.MustNewConstMetric(c.runs, n, float64(st.Fallbacks), "fallback")
+	ch <- prometheus.MustNewConstMetric(c.runs, n, float64(st.Ineligible), "ineligible")
+	ch <- prometheus.MustNewConstMetric(c.starts, n, float64(st.Starts))
+	ch <- prometheus.MustNewConstMetric(c.startErrors, n, float64(st.StartErrors))
+}
+
 // PoolSpec is what a warm pool keeps parked jails for: the spec of a
 // request with no limits, env or args of its own under one profile.
 type PoolSpec struct {

@@ -254,8 +254,11 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	info.PolicyDigest, info.Profiles = s.grantedProfiles(r)
-	if ps, ok := s.runner.(poolStatser); ok {
+	if ps, ok := poolOf(s.runner); ok {
 		info.Pool = poolInfo(ps.Stats())
+	}
+	if z, ok := s.runner.(zygoteStatser); ok {
+		info.Zygote = zygoteInfo(z.ZygoteStats())
 	}
 	writeJSON(w, http.StatusOK, info)
 }

@@ -68,6 +68,17 @@ func StartupEnv(env []string) []string {
 	return out
 }
 
+// ZygoteStats is a snapshot of a runner's zygotes (one long-lived python
+// per key that forks a single-use jail per run), for /v1/info and /metrics.
+type ZygoteStats struct {
+	Zygotes     int    // running now
+	Runs        uint64 // runs served by a zygote's child
+	Fallbacks   uint64 // runs of a zygote key that went to the fallback runner
+	Ineligible  uint64 // runs no zygote key matches
+	Starts      uint64 // zygotes started
+	StartErrors uint64
+}
+
 // PoolStats is a snapshot of a warm pool, for /v1/info and /metrics.
 type PoolStats struct {
 	Parked       int    // jails parked now, all keys

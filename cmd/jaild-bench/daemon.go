@@ -26,7 +26,7 @@ type daemon struct {
 	client *client.Client
 }
 
-func startDaemon(o options, name string, poolSize int) (*daemon, error) {
+func startDaemon(o options, name string, poolSize int, extra ...string) (*daemon, error) {
 	dir, err := os.MkdirTemp("", "jaild-bench-"+name+"-")
 	if err != nil {
 		return nil, err
@@ -36,8 +36,9 @@ func startDaemon(o options, name string, poolSize int) (*daemon, error) {
 		return nil, err
 	}
 	sock := filepath.Join(dir, "jaild.sock")
-	d.cmd = exec.Command(o.jaild, "serve", "--socket", sock, "--state-dir", dir, "--cgroup-parent", d.cgroup,
-		"--pool-size", strconv.Itoa(poolSize), "--log-level", "warn")
+	args := append([]string{"serve", "--socket", sock, "--state-dir", dir, "--cgroup-parent", d.cgroup,
+		"--pool-size", strconv.Itoa(poolSize), "--log-level", "warn"}, extra...)
+	d.cmd = exec.Command(o.jaild, args...)
 	logf, err := os.Create(filepath.Join(dir, "jaild.log"))
 	if err != nil {
 		return nil, err

@@ -1,9 +1,10 @@
 // Command jaild-bench measures jaild against the bare interpreter in one
-// process run: it starts two daemons of its own (cold: no pool; warm: a
+// process run: it starts three daemons of its own (cold: no pool; warm: a
 // pool of -pool-size, 2 by default, per pool key, one key per policy
-// profile) on temporary sockets and state dirs, then interleaves bare
-// python3/node starts, cold and warm jailed runs end-to-end through the
-// Unix socket, so that machine noise hits every mode alike.
+// profile; zygote: python runs in children of a zygote, no pool) on
+// temporary sockets and state dirs, then interleaves bare python3/node
+// starts, cold, warm and zygote jailed runs end-to-end through the Unix
+// socket, so that machine noise hits every mode alike.
 //
 //	sudo bin/jaild-bench [-n 200] [-json] [-jaild bin/jaild] [-rootfs DIR]
 package main
@@ -132,16 +133,23 @@ func run(o options) (*report, error) {
 	if err := warm.waitParked(60*time.Second, 50*time.Millisecond); err != nil {
 		return nil, err
 	}
+	zyg, err := startDaemon(o, "zygote", 0, "--zygote")
+	if err != nil {
+		return nil, err
+	}
+	defer zyg.stop()
 	modes := []*modeStats{
 		{Name: "bare python3", run: bare("/usr/bin/python3", "-c", "print(1)")},
 		{Name: "bare node", run: bare("/usr/bin/node", "-e", "console.log(1)")},
 		{Name: "bare python3 imports", run: bare("/usr/bin/python3", "-c", importsScript)},
 		{Name: "jaild cold python", run: cold.runner("python", "print(1)", "1\n")},
 		{Name: "jaild warm python", run: warm.runner("python", "print(1)", "1\n")},
+		{Name: "jaild zygote python", run: zyg.runner("python", "print(1)", "1\n")},
 		{Name: "jaild cold node", run: cold.runner("node", "console.log(1)", "1\n")},
 		{Name: "jaild warm node", run: warm.runner("node", "console.log(1)", "1\n")},
 		{Name: "jaild cold python imports", run: cold.runner("python", importsScript, "1\n")},
 		{Name: "jaild warm python imports", run: warm.runner("python", importsScript, "1\n")},
+		{Name: "jaild zygote python imports", run: zyg.runner("python", importsScript, "1\n")},
 	}
 	rep.Modes = modes
 	ctx := context.Background()
@@ -149,7 +157,8 @@ func run(o options) (*report, error) {
 		_ = m.run(ctx)
 	}
 	time.Sleep(500 * time.Millisecond)
-	rep.Daemons = []daemonStats{{Name: "cold", IdleRSS: rss(cold.pid())}, {Name: "warm", IdleRSS: rss(warm.pid())}}
+	rep.Daemons = []daemonStats{{Name: "cold", IdleRSS: rss(cold.pid())}, {Name: "warm", IdleRSS: rss(warm.pid())},
+		{Name: "zygote", IdleRSS: rss(zyg.pid())}}
 	rep.ParkedRSS, rep.ParkedPriv = warm.parkedRSS()
 
 	// Latency, one client, interleaved. Every sample starts with the warm
@@ -189,7 +198,7 @@ func run(o options) (*report, error) {
 	}
 
 	// Throughput with 1 and 8 clients, modes interleaved in rounds.
-	sampler := newRSSSampler(map[string]int{"cold": cold.pid(), "warm": warm.pid()})
+	sampler := newRSSSampler(map[string]int{"cold": cold.pid(), "warm": warm.pid(), "zygote": zyg.pid()})
 	const rounds = 4
 	for _, conc := range []int{1, 8} {
 		dur := map[*modeStats]time.Duration{}
@@ -237,8 +246,11 @@ func run(o options) (*report, error) {
 		{"python", "python3", "python"}, {"node", "node", "node"},
 		{"python imports", "python3 imports", "python_imports"},
 	} {
-		for _, kind := range []string{"cold", "warm"} {
+		for _, kind := range []string{"cold", "warm", "zygote"} {
 			a, b := "jaild "+kind+" "+lang.jail, "bare "+lang.bare
+			if byName[a] == nil {
+				continue // no node zygote
+			}
 			rep.Ratios[kind+"_"+lang.key+"_p50_to_bare"] = ratio(a, b, p50)
 			rep.Ratios[kind+"_"+lang.key+"_rps8_to_bare"] = ratio(a, b, rps8)
 			rep.Ratios[kind+"_"+lang.key+"_p50_minus_bare_ms"] = byName[a].P50 - byName[b].P50

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 
 	"github.com/jaild/jaild/daemon"
@@ -35,6 +36,7 @@ type serveFlags struct {
 	policyPath   *string
 	warmer       *bool
 	poolSize     *int
+	zygote       *bool
 }
 
 func newServeFlags(stderr io.Writer) *serveFlags {
@@ -52,6 +54,7 @@ func newServeFlags(stderr io.Writer) *serveFlags {
 		policyPath:   fs.String("policy", cfg.Policy, "operator policy file (absent: the built-in default; re-read on SIGHUP)"),
 		warmer:       fs.Bool("cgroup-warmer", true, "keep cgroup v1 attaches fast between jail starts (off only to measure)"),
 		poolSize:     fs.Int("pool-size", cfg.Pool.Size, "warm jails kept parked per profile (0: every run cold)"),
+		zygote:       fs.Bool("zygote", cfg.Pool.Zygote, "run python profiles in children of a per-profile zygote (README \"Zygote\")"),
 	}
 }
 
@@ -82,6 +85,8 @@ func (f *serveFlags) load() (daemon.Config, error) {
 			cfg.Policy = *f.policyPath
 		case "pool-size":
 			cfg.Pool.Size = *f.poolSize
+		case "zygote":
+			cfg.Pool.Zygote = *f.zygote
 		}
 	})
 	return cfg, cfg.Validate()
@@ -148,10 +153,23 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 		}()
 		jr = pool
 	}
+	var zygotes *container.Zygotes
+	if cfg.Pool.Zygote {
+		// Started with the policy's templates by PoolSpecs below.
+		if zygotes, err = container.NewZygotes(runner, jr, nil); err != nil {
+			return 0, err
+		}
+		defer func() {
+			if err := zygotes.Close(); err != nil {
+				log.Error("close zygotes", "err", err)
+			}
+		}()
+		jr = zygotes
+	}
 	opts := daemon.Options{Config: cfg, Runner: jr, Images: store, Logger: log,
 		Version: version, Policy: pol, Host: daemon.HostInfo{CgroupVersion: info.CgroupVersion, Seccomp: info.Seccomp}}
-	if pool != nil {
-		opts.CheckRunner = runner // smoke runs are not the pool's misses
+	if pool != nil || zygotes != nil {
+		opts.CheckRunner = runner // smoke runs are cold: not the pool's misses
 		// One key per policy profile, with the profile's default limits;
 		// replaced on every reload, since a new rootfs, policy or default
 		// limit changes the specs requests produce.
@@ -160,8 +178,19 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) (int, err
 			for _, ps := range specs {
 				ts = append(ts, container.PoolTemplate{Language: ps.Language, Profile: ps.Profile, Spec: ps.Spec})
 			}
-			if perr := pool.SetTemplates(ts); perr != nil {
-				log.Warn("warm pool: some profiles get no pool", "err", perr)
+			if pool != nil {
+				pts := ts
+				if zygotes != nil { // python runs go to the zygotes: park none
+					pts = slices.DeleteFunc(slices.Clone(ts), func(t container.PoolTemplate) bool { return t.Language == jail.Python })
+				}
+				if perr := pool.SetTemplates(pts); perr != nil {
+					log.Warn("warm pool: some profiles get no pool", "err", perr)
+				}
+			}
+			if zygotes != nil {
+				if zerr := zygotes.SetTemplates(ts); zerr != nil {
+					log.Warn("zygotes: some python profiles get no zygote", "err", zerr)
+				}
 			}
 		}
 	}

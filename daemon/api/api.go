@@ -194,6 +194,21 @@ type Info struct {
 	Profiles     []ProfileInfo `json:"profiles,omitempty"`
 	// Pool describes the warm pool; absent when the daemon runs cold only.
 	Pool *PoolInfo `json:"pool,omitempty"`
+	// Zygote describes the python zygotes; absent unless pool.zygote is on.
+	Zygote *ZygoteInfo `json:"zygote,omitempty"`
+}
+
+// ZygoteInfo is the python zygotes in /v1/info: one long-lived
+// interpreter per pooled key that forks a single-use jail per run. Runs
+// fell back when the zygote could not fork (they ran in a parked or cold
+// jail instead); ineligible runs match no zygote's key.
+type ZygoteInfo struct {
+	Zygotes     int    `json:"zygotes"`
+	Runs        uint64 `json:"runs"`
+	Fallbacks   uint64 `json:"fallbacks"`
+	Ineligible  uint64 `json:"ineligible"`
+	Starts      uint64 `json:"starts"`
+	StartErrors uint64 `json:"start_errors"`
 }
 
 // PoolInfo is the warm pool in /v1/info: jails built and started ahead,

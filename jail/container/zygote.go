@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
@@ -251,6 +252,10 @@ func (z *zygote) startChild(j *run) error {
 		return fmt.Errorf("create stdio pipes: %w", err)
 	}
 	j.readers = []*os.File{outR, errR}
+	m, err := z.runCgroup(j)
+	if err != nil {
+		return err
+	}
 	rights := unix.UnixRights(int(theirs.Fd()), int(inR.Fd()), int(outW.Fd()), int(errW.Fd()))
 	z.mu.Lock()
 	_ = z.ctl.SetWriteDeadline(time.Now().Add(parkTimeout))
@@ -275,7 +280,7 @@ func (z *zygote) startChild(j *run) error {
 	j.kill = func() { _ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0) }
 	// Until it has its verdict, the child must not outlive a failed step.
 	j.push(func() error { j.kill(); unix.Close(pidfd); return nil })
-	if err := z.childCgroup(j, pid); err != nil {
+	if err := z.attach(j, m, pid); err != nil {
 		return err
 	}
 	j.exited = make(chan exitInfo, 1)
@@ -321,50 +326,70 @@ func readChildPid(conn *net.UnixConn) (int, error) {
 // and the wait status, or b"E" and why the child could not become a jail.
 // EOF without either means the zygote died.
 func readChildExit(conn *net.UnixConn, pid int) exitInfo {
+	// After the b"P" readChildPid took, only two things can come: the
+	// child's b"E" (then the zygote's status, ignored), or the zygote's
+	// b"S" and four status bytes, alone.
 	b, err := io.ReadAll(io.LimitReader(conn, 8192))
-	i := bytes.LastIndexByte(b, 'S')
 	switch {
 	case len(b) > 0 && b[0] == 'E':
-		return exitInfo{pid: pid, err: fmt.Errorf("zygote child: %s", b[1:])}
-	case i >= 0 && len(b)-i == 5:
-		ws := syscall.WaitStatus(int32(binary.LittleEndian.Uint32(b[i+1:])))
+		msg := b[1:]
+		if n := len(msg) - 5; n >= 0 && msg[n] == 'S' {
+			msg = msg[:n]
+		}
+		return exitInfo{pid: pid, err: fmt.Errorf("zygote child: %s", msg)}
+	case len(b) == 5 && b[0] == 'S':
+		ws := syscall.WaitStatus(int32(binary.LittleEndian.Uint32(b[1:])))
 		return exitInfo{ws: &ws, pid: pid}
 	}
 	return exitInfo{pid: pid, err: fmt.Errorf("zygote sent no status (%q): %w", b, errors.Join(err, errZygoteGone))}
 }
 
-// childCgroup makes the run's own cgroup with the spec's limits (the same
-// resources a cold jail's config gets) and moves the child into it. The
-// child is still the runner's code, waiting for its request, so nothing
-// of the script runs outside it.
-func (z *zygote) childCgroup(j *run, pid int) error {
+// runCgroup makes the run's own cgroup with the spec's limits (the same
+// resources a cold jail's config gets), before the child exists, so that
+// making it overlaps the fork. The child is moved in by attach.
+func (z *zygote) runCgroup(j *run) (cgroups.Manager, error) {
 	r := z.r
 	p := jailParams{id: j.id, spec: j.spec, hostID: j.hostID, cgroup: r.cgroupPath(j.id), mode: r.mode}
 	cfg := &configs.Config{}
 	if err := configureDevices(cfg, p); err != nil {
-		return err
+		return nil, err
 	}
 	if err := configureCgroup(cfg, p); err != nil {
-		return err
-	}
-	if r.warm != nil {
-		r.warm.touch()
+		return nil, err
 	}
 	m, err := manager.New(cfg.Cgroups)
 	if err != nil {
-		return fmt.Errorf("open run cgroup: %w", err)
+		return nil, fmt.Errorf("open run cgroup: %w", err)
 	}
-	j.push(func() error { return removeCgroup(p.cgroup) })
+	// By teardown the child is dead and reaped (its PID namespace with
+	// it) unless a step failed before its verdict; only then can the
+	// cgroup still hold a task, and removeCgroup kills it.
+	j.push(func() error {
+		if m.Destroy() == nil {
+			return nil
+		}
+		return removeCgroup(p.cgroup)
+	})
 	if err := m.Apply(-1); err != nil {
-		return fmt.Errorf("create run cgroup: %w", err)
+		return nil, fmt.Errorf("create run cgroup: %w", err)
 	}
 	if err := m.Set(cfg.Cgroups.Resources); err != nil {
-		return fmt.Errorf("set run cgroup limits: %w", err)
+		return nil, fmt.Errorf("set run cgroup limits: %w", err)
+	}
+	j.cg = cgroupFiles{v2: r.mode.v2, paths: m.GetPaths()}
+	return m, nil
+}
+
+// attach moves the child into the run's cgroup. It is still the runner's
+// code, waiting for its request, so nothing of the script runs outside.
+func (z *zygote) attach(j *run, m cgroups.Manager, pid int) error {
+	if z.r.warm != nil {
+		z.r.warm.touch()
 	}
 	if err := m.AddPid("", pid); err != nil {
 		return fmt.Errorf("move child into run cgroup: %w", err)
 	}
-	j.cg = cgroupFiles{v2: r.mode.v2, paths: m.GetPaths()}
+	var err error
 	if j.base.cpu, err = j.cg.cpu(); err != nil {
 		return fmt.Errorf("read run cpu usage: %w", err)
 	}

@@ -36,7 +36,10 @@ package container
 const zygoteLoader = pythonRun + `def _jaild_zygote():
     import sys
     base = set(sys.modules)
-    import os, socket, signal, select, struct, ctypes, fcntl
+    # C modules where there are any (_socket, _signal, _struct rather than
+    # their Python wrappers): a Python module the zygote imports can stay
+    # reachable from C state in every child (see the end of child()).
+    import os, _socket as socket, _signal as signal, _struct as struct, select, fcntl, ctypes
     libc = ctypes.CDLL(None, use_errno=True)
     L = ctypes.c_long
 
@@ -199,6 +202,14 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
         os.closerange(3, 1 << 20)
         for m in [m for m in sys.modules if m not in base]:
             del sys.modules[m]
+        # _ctypes keeps ctypes' types in C caches for good, and through
+        # their methods ctypes' globals, which hold os: os would outlive
+        # the collection at exit, and with it any script object hung on
+        # it (os.x = obj) and the script's globals it reaches, whose
+        # finalizers would then not run as in a cold jail
+        # (TestPoolExitLooksCold). An import of ctypes by the script
+        # starts afresh and resets those caches.
+        vars(ctypes).clear()
         return argv, env
 
     # After unshare(CLONE_NEWPID) only the next fork goes into the new
@@ -210,6 +221,11 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
     os.set_blocking(wfd, False)
     signal.signal(signal.SIGCHLD, lambda s, f: None)
     signal.set_wakeup_fd(wfd)
+    # No gc.freeze() here, although the children's final collections copy
+    # most of the shared heap's pages (it would save ~2 ms of CPU per run):
+    # a frozen start-up module is not collected at exit, so a script
+    # object it reaches (os.x = obj) keeps the script's globals from being
+    # finalized while stdout still works (TestPoolExitLooksCold).
     ctl.send(b"R")
     runs = {}
     while True:

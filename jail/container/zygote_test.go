@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,15 +40,41 @@ func testZygotes(t *testing.T, fallback jail.Runner, tmpls ...jail.Spec) *Zygote
 	return zs
 }
 
-func TestZygoteSmoke(t *testing.T) {
-	zs := testZygotes(t, failRunner{t}, poolSpec(t, jail.Python, "pass"))
-	for i := 0; i < 3; i++ {
-		res, err := zs.Run(context.Background(), poolSpec(t, jail.Python, "import os; print('hi', os.getpid(), os.getuid())"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s %q %q %v %v %d err=%s", res.Status, res.Stdout, res.Stderr, res.Wall, res.CPU, res.MemoryPeak, res.Error)
+// runZygote runs spec through zs and checks a zygote's child served it.
+func runZygote(t *testing.T, zs *Zygotes, spec jail.Spec) jail.Result {
+	t.Helper()
+	before := zs.ZygoteStats().Runs
+	res, err := zs.Run(context.Background(), spec)
+	if err != nil && res.Status != jail.StatusInternalError {
+		t.Fatalf("Run returned error %v with status %s", err, res.Status)
 	}
+	if got := zs.ZygoteStats().Runs; got != before+1 {
+		t.Fatalf("zygote runs %d → %d: the run was not a zygote's child (%+v)", before, got, zs.ZygoteStats())
+	}
+	return res
+}
+
+// warmKind is one way of serving a run warm; the pool tests compare each
+// with a cold run of the same spec.
+type warmKind struct {
+	name   string
+	serves func(jail.Language) bool
+	run    func(t *testing.T, spec jail.Spec) jail.Result
+}
+
+// warmKinds starts a pool for langs and, when python is among them, a
+// zygote for the pooled python spec.
+func warmKinds(t *testing.T, langs ...jail.Language) []warmKind {
+	t.Helper()
+	p := testPool(t, langs...)
+	kinds := []warmKind{{"pool", func(jail.Language) bool { return true },
+		func(t *testing.T, s jail.Spec) jail.Result { return runWarm(t, p, s) }}}
+	if slices.Contains(langs, jail.Python) {
+		zs := testZygotes(t, failRunner{t}, poolSpec(t, jail.Python, "pass"))
+		kinds = append(kinds, warmKind{"zygote", func(l jail.Language) bool { return l == jail.Python },
+			func(t *testing.T, s jail.Spec) jail.Result { return runZygote(t, zs, s) }})
+	}
+	return kinds
 }
 
 // TestHostileScriptsZygote runs every python attack of the hostile suite
@@ -82,7 +109,7 @@ func TestHostileScriptsZygote(t *testing.T) {
 	})
 	target.finish(t)
 	env.checkSuite(t)
-	st := zs.Stats()
+	st := zs.ZygoteStats()
 	t.Logf("zygote stats: %+v (%d python cases)", st, len(cases))
 	if st.Fallbacks != 0 || st.Runs+st.Ineligible != uint64(len(cases)) || st.Runs < uint64(len(cases))*3/4 {
 		t.Errorf("zygote served %d of %d cases (%d ineligible, %d fell back)", st.Runs, len(cases), st.Ineligible, st.Fallbacks)

@@ -23,16 +23,6 @@ func newZygoteKey(spec *jail.Spec, flags []string) zygoteKey {
 	return zygoteKey{k.Rootfs, k.RootfsPath, k.Interpreter, k.Flags, k.Env, k.Seccomp, k.Hostname, k.OpenFiles}
 }
 
-// ZygoteStats counts what Zygotes did, for /v1/info and /metrics.
-type ZygoteStats struct {
-	Zygotes     int    // running now
-	Runs        uint64 // runs served by a zygote's child
-	Fallbacks   uint64 // runs of a zygote key that went to the fallback runner
-	Ineligible  uint64 // runs no zygote key matches
-	Starts      uint64 // zygotes started
-	StartErrors uint64
-}
-
 // Zygotes is a jail.Runner that runs python specs matching one of its
 // templates in children of a zygote (zygote.go), one zygote per key,
 // started with the templates and restarted when one dies; every other
@@ -43,7 +33,7 @@ type Zygotes struct {
 	mu       sync.Mutex
 	keys     map[zygoteKey]*zygoteSlot
 	closed   bool
-	st       ZygoteStats
+	st       jail.ZygoteStats
 	pending  sync.WaitGroup // background teardowns of finished runs
 }
 
@@ -157,7 +147,7 @@ func (zs *Zygotes) slot(spec *jail.Spec) (*zygoteSlot, program) {
 	return zs.keys[newZygoteKey(spec, prog.flags)], prog
 }
 
-func (zs *Zygotes) count(f func(*ZygoteStats)) {
+func (zs *Zygotes) count(f func(*jail.ZygoteStats)) {
 	zs.mu.Lock()
 	f(&zs.st)
 	zs.mu.Unlock()
@@ -167,7 +157,7 @@ func (zs *Zygotes) count(f func(*ZygoteStats)) {
 func (zs *Zygotes) Run(ctx context.Context, spec jail.Spec) (jail.Result, error) {
 	s, prog := zs.slot(&spec)
 	if s == nil || ctx.Err() != nil {
-		zs.count(func(st *ZygoteStats) { st.Ineligible++ })
+		zs.count(func(st *jail.ZygoteStats) { st.Ineligible++ })
 		return zs.fallback.Run(ctx, spec)
 	}
 	z, err := zs.zygote(s)
@@ -178,10 +168,10 @@ func (zs *Zygotes) Run(ctx context.Context, spec jail.Spec) (jail.Result, error)
 	if err != nil {
 		// Nothing of the script ran: it runs elsewhere.
 		zs.r.log.Warn("zygote run fell back", "err", err)
-		zs.count(func(st *ZygoteStats) { st.Fallbacks++ })
+		zs.count(func(st *jail.ZygoteStats) { st.Fallbacks++ })
 		return zs.fallback.Run(ctx, spec)
 	}
-	zs.count(func(st *ZygoteStats) { st.Runs++ })
+	zs.count(func(st *jail.ZygoteStats) { st.Runs++ })
 	out := j.wait(ctx)
 	j.phases.mark("run")
 	// Every process of the run is dead and its usage read: what is left
@@ -201,8 +191,11 @@ func (zs *Zygotes) Run(ctx context.Context, spec jail.Spec) (jail.Result, error)
 	return out, nil
 }
 
-// Stats returns a snapshot of the counters.
-func (zs *Zygotes) Stats() ZygoteStats {
+// Fallback is the runner behind the zygotes (its stats are its own).
+func (zs *Zygotes) Fallback() jail.Runner { return zs.fallback }
+
+// ZygoteStats returns a snapshot of the counters.
+func (zs *Zygotes) ZygoteStats() jail.ZygoteStats {
 	zs.mu.Lock()
 	defer zs.mu.Unlock()
 	st := zs.st
