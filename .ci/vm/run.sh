@@ -42,8 +42,10 @@ die() { echo "test-vm: FAIL: $*" >&2; exit 1; }
 # Four pool tests stay: two for the pool's cgroup v2 paths, every verdict
 # warm and cold (oom and cpu_limit read memory.events and cpu.stat of a
 # parked jail's cgroup) and the warm run's memory.peak, and the two
-# refill-deferral tests.
-: "${VM_SKIP_container:=^(TestNewNeedsRoot|TestHostileScripts|TestPool(LooksCold|RunsAreIsolated|UsageIsTheRunsOwn|ExitLooksCold|IneligibleRunsCold|Closed|Adapts|SetTemplates))$}"
+# refill-deferral tests. Both also run for the zygote, whose children get
+# cgroups of their own from the runner (zygote.go), as does
+# TestZygoteSiblingsAreIsolated.
+: "${VM_SKIP_container:=^(TestNewNeedsRoot|TestHostileScripts|TestHostileScriptsZygote|TestPool(LooksCold|RunsAreIsolated|UsageIsTheRunsOwn|ExitLooksCold|IneligibleRunsCold|Closed|Adapts|SetTemplates))$}"
 : "${VM_RUN_daemon:=.}"
 : "${VM_SKIP_daemon:=^$}"
 # Go client: node · SIGTERM: 10 s grace timings · node_ok and signaled
@@ -51,7 +53,7 @@ die() { echo "test-vm: FAIL: $*" >&2; exit 1; }
 # suite: x32, int 0x80).
 # Named top-level tests only: "/pattern" alone would run every e2e test
 # (evals, faults, Piston, policy …) added since, which TCG cannot fit.
-: "${VM_RUN_jaild:=^(TestE2EVerdicts|TestE2EClientDisconnectKillsJail|TestE2ESIGKILLRestartReapsAndAborts|TestE2EStreamingOrder)$/^(python_ok|files|exit_3|timeout|cpu_limit|oom|binary_output|output_cap)$}"
+: "${VM_RUN_jaild:=^(TestE2EVerdicts|TestE2EClientDisconnectKillsJail|TestE2ESIGKILLRestartReapsAndAborts|TestE2EStreamingOrder|TestE2EZygote)$/^(python_ok|files|exit_3|timeout|cpu_limit|oom|binary_output|output_cap)$}"
 : "${VM_SKIP_jaild:=^(TestE2EGoClient|TestE2ESIGTERMWithRunsInFlight)$}"
 # Must be among the passes, so a typo in a pattern cannot hollow the run out.
 required="TestCgroupV2DelegatedLimits TestMemoryHogOOM TestForkBombHitsPidsLimit
@@ -61,7 +63,9 @@ TestNoNetworkOut TestFilesystemReadOnlyAndPrivate TestCancelKillsJail TestRunOK
 TestE2EVerdicts/oom TestE2EVerdicts/timeout TestE2EVerdicts/cpu_limit TestE2EVerdicts/exit_3
 TestE2EVerdicts/python_ok TestE2EClientDisconnectKillsJail TestE2ESIGKILLRestartReapsAndAborts
 TestNode/oom TestPythonOKAndStdlib TestOutputCap TestHostUIDsDistinct TestSleepingTimeout
-TestPoolVerdictsMatchCold/oom TestPoolVerdictsMatchCold/cpu_limit TestPoolMemoryPeak"
+TestPoolVerdictsMatchCold/pool/oom TestPoolVerdictsMatchCold/pool/cpu_limit TestPoolMemoryPeak/pool
+TestPoolVerdictsMatchCold/zygote/oom TestPoolVerdictsMatchCold/zygote/cpu_limit TestPoolMemoryPeak/zygote
+TestZygoteSiblingsAreIsolated TestE2EZygote"
 
 need=()
 command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
