@@ -19,6 +19,7 @@ import (
 	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/jaild/jaild/jail"
@@ -46,12 +47,18 @@ import (
 var errZygoteGone = errors.New("zygote is gone")
 
 type zygote struct {
-	r    *Runner
-	j    *run
-	ctl  *net.UnixConn
-	mu   sync.Mutex // one control message at a time
-	dead chan struct{}
+	r      *Runner
+	j      *run
+	ctl    *net.UnixConn
+	mu     sync.Mutex // one control message at a time
+	dead   chan struct{}
+	closed sync.Once
+	cerr   error
 }
+
+// keySyscalls reach the user keyring, which every child of a zygote (one
+// host uid) would share; each child joins a session keyring of its own.
+var keySyscalls = map[string]bool{"keyctl": true, "add_key": true, "request_key": true}
 
 // startZygote builds a zygote's jail from tmpl (python only) and waits
 // until it is ready to fork.
@@ -63,10 +70,18 @@ func (r *Runner) startZygote(lang jail.Language, tmpl *jail.Spec, prog program) 
 	if err != nil {
 		return nil, fmt.Errorf("convert seccomp profile: %w", err)
 	}
-	bpf, err := compileBPF(sc)
+	for _, c := range tmpl.Seccomp.Syscalls {
+		for _, n := range c.Names {
+			if keySyscalls[n] && c.Action == specs.ActAllow {
+				return nil, fmt.Errorf("no zygote for a profile that allows %s: its runs would share the user keyring", n)
+			}
+		}
+	}
+	bpf, flags, err := compileBPF(sc)
 	if err != nil {
 		return nil, err
 	}
+	bpf = append(binary.LittleEndian.AppendUint32([]byte{'B'}, flags), bpf...)
 	spec := *tmpl
 	spec.Argv = append(append([]string{prog.interpreter}, prog.flags...), "-c", zygoteLoader)
 	spec.Env, spec.Files, spec.Stdin, spec.Output = jail.StartupEnv(tmpl.Env), nil, nil, nil
@@ -88,7 +103,8 @@ func (r *Runner) startZygote(lang jail.Language, tmpl *jail.Spec, prog program) 
 }
 
 // launch starts the zygote with its control socket as fd 3, hands it the
-// children's seccomp program and waits for it to be ready.
+// children's seccomp message (b"B", flags, program) and waits for it to be
+// ready.
 func (z *zygote) launch(j *run, bpf []byte) error {
 	ours, theirs, err := socketpair(unix.SOCK_SEQPACKET, "zygote control")
 	if err != nil {
@@ -113,7 +129,7 @@ func (z *zygote) launch(j *run, bpf []byte) error {
 	z.ctl = ours
 	_ = ours.SetDeadline(time.Now().Add(parkTimeout))
 	defer ours.SetDeadline(time.Time{})
-	if _, err := ours.Write(append([]byte{'B'}, bpf...)); err != nil {
+	if _, err := ours.Write(bpf); err != nil {
 		return fmt.Errorf("hand seccomp filter to zygote: %w", err)
 	}
 	b := make([]byte, 1)
@@ -149,7 +165,8 @@ func (z *zygote) alive() bool {
 // close destroys the zygote's jail, and with it any child still running
 // (they live in its PID namespace).
 func (z *zygote) close() error {
-	return z.j.teardown()
+	z.closed.Do(func() { z.cerr = z.j.teardown() })
+	return z.cerr
 }
 
 // socketpair returns both ends of a unix socket pair as *net.UnixConn
@@ -186,28 +203,74 @@ func (z *zygote) child(spec *jail.Spec, prog program) (*run, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if err := z.startChild(j); err != nil {
+	inW, pid, err := z.startChild(j)
+	if err != nil {
 		return fail(err)
 	}
 	j.phases.mark("forked")
+	_ = j.zconn.SetDeadline(time.Now().Add(parkTimeout))
 	if _, err := j.zconn.Write(req); err != nil {
 		return fail(fmt.Errorf("hand request to zygote child: %w", err))
 	}
+	if err := readChildReady(j.zconn); err != nil {
+		return fail(err)
+	}
+	_ = j.zconn.SetDeadline(time.Time{})
+	// The child is a jail now, but for its seccomp filter, loaded next:
+	// the run's clock and counters start here, so that they leave out the
+	// child's setup and its request (files, argv, env), as a cold run's
+	// leave out what the runner does before the jail starts.
 	j.started = time.Now()
+	if j.base.cpu, err = j.cg.cpu(); err != nil {
+		return fail(fmt.Errorf("read run cpu usage: %w", err))
+	}
+	if j.peak, err = j.cg.resetPeak(); err != nil {
+		return fail(fmt.Errorf("reset peak memory: %w", err))
+	}
+	if j.peak != nil {
+		pf := j.peak
+		j.push(pf.Close)
+	}
 	j.phases.mark("handed")
+	j.exited = make(chan exitInfo, 1)
+	go func() { j.exited <- readChildExit(j.zconn, pid) }()
+	limit := j.spec.Limits.Output
+	j.stdout = newCapture(j.readers[0], limit, j.notifier(jail.Stdout))
+	j.stderr = newCapture(j.readers[1], limit, j.notifier(jail.Stderr))
+	go func() {
+		_, _ = inW.Write(j.spec.Stdin)
+		inW.Close()
+	}()
 	return j, nil
 }
 
-// startChild has the zygote fork a child for j, puts the child into a
-// cgroup of its own and starts reading the run's output and verdict.
-// Every step is pushed onto j's undo stack.
-func (z *zygote) startChild(j *run) error {
+// readChildReady waits for the child's b"G": it is set up. b"E" (or EOF)
+// means it could not become a jail: nothing of the script ran.
+func readChildReady(conn *net.UnixConn) error {
+	b := make([]byte, 1)
+	if n, err := conn.Read(b); n != 1 || b[0] != 'G' {
+		if n == 1 && b[0] == 'E' {
+			msg, _ := io.ReadAll(io.LimitReader(conn, 4096))
+			if n := len(msg) - 5; n >= 0 && msg[n] == 'S' {
+				msg = msg[:n]
+			}
+			return fmt.Errorf("zygote child setup: %s", msg)
+		}
+		return fmt.Errorf("wait for zygote child setup: got %q: %w", b[:n], err)
+	}
+	return nil
+}
+
+// startChild has the zygote fork a child for j and puts the child into a
+// cgroup of its own. It returns the writer of the child's stdin and the
+// child's host pid. Every step is pushed onto j's undo stack.
+func (z *zygote) startChild(j *run) (*os.File, int, error) {
 	r := z.r
 	// An empty directory in the work dir names the run, so that Reap finds
 	// its cgroup after a crash (reapOne removes both by id).
 	marker := filepath.Join(r.work, j.id)
 	if err := os.Mkdir(marker, 0o700); err != nil {
-		return fmt.Errorf("create run marker: %w", err)
+		return nil, 0, fmt.Errorf("create run marker: %w", err)
 	}
 	j.push(func() error { return os.Remove(marker) })
 	r.live.Store(j.id, struct{}{})
@@ -215,7 +278,7 @@ func (z *zygote) startChild(j *run) error {
 
 	conn, theirs, err := socketpair(unix.SOCK_STREAM, "zygote run")
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	j.push(func() error { conn.Close(); return nil })
 	raw, err := conn.SyscallConn()
@@ -227,7 +290,7 @@ func (z *zygote) startChild(j *run) error {
 	}
 	if err != nil {
 		theirs.Close()
-		return fmt.Errorf("set SO_PASSCRED: %w", err)
+		return nil, 0, fmt.Errorf("set SO_PASSCRED: %w", err)
 	}
 	inR, inW, err1 := os.Pipe()
 	outR, outW, err2 := os.Pipe()
@@ -249,12 +312,12 @@ func (z *zygote) startChild(j *run) error {
 		return nil
 	})
 	if err := errors.Join(err1, err2, err3); err != nil {
-		return fmt.Errorf("create stdio pipes: %w", err)
+		return nil, 0, fmt.Errorf("create stdio pipes: %w", err)
 	}
 	j.readers = []*os.File{outR, errR}
 	m, err := z.runCgroup(j)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	rights := unix.UnixRights(int(theirs.Fd()), int(inR.Fd()), int(outW.Fd()), int(errW.Fd()))
 	z.mu.Lock()
@@ -262,7 +325,7 @@ func (z *zygote) startChild(j *run) error {
 	_, _, err = z.ctl.WriteMsgUnix([]byte{'F'}, rights, nil)
 	z.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("ask zygote to fork: %w", errors.Join(err, errZygoteGone))
+		return nil, 0, fmt.Errorf("ask zygote to fork: %w", errors.Join(err, errZygoteGone))
 	}
 	for _, f := range jailEnds {
 		f.Close()
@@ -271,29 +334,20 @@ func (z *zygote) startChild(j *run) error {
 
 	pid, err := readChildPid(conn)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
-		return fmt.Errorf("open child pidfd: %w", err)
+		return nil, 0, fmt.Errorf("open child pidfd: %w", err)
 	}
 	j.kill = func() { _ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0) }
 	// Until it has its verdict, the child must not outlive a failed step.
 	j.push(func() error { j.kill(); unix.Close(pidfd); return nil })
 	if err := z.attach(j, m, pid); err != nil {
-		return err
+		return nil, 0, err
 	}
-	j.exited = make(chan exitInfo, 1)
-	go func() { j.exited <- readChildExit(conn, pid) }()
 	j.zconn = conn
-	limit := j.spec.Limits.Output
-	j.stdout = newCapture(outR, limit, j.notifier(jail.Stdout))
-	j.stderr = newCapture(errR, limit, j.notifier(jail.Stderr))
-	go func() {
-		_, _ = inW.Write(j.spec.Stdin)
-		inW.Close()
-	}()
-	return nil
+	return inW, pid, nil
 }
 
 // readChildPid reads the child's first byte and, from the credentials the
@@ -388,10 +442,6 @@ func (z *zygote) attach(j *run, m cgroups.Manager, pid int) error {
 	}
 	if err := m.AddPid("", pid); err != nil {
 		return fmt.Errorf("move child into run cgroup: %w", err)
-	}
-	var err error
-	if j.base.cpu, err = j.cg.cpu(); err != nil {
-		return fmt.Errorf("read run cpu usage: %w", err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 )
@@ -22,7 +23,25 @@ import (
 // answers ENOSYS to every native syscall newer than the newest one the
 // profile names, so that a program probing for a new syscall falls back
 // as it would in a cold jail.
-func compileBPF(sc *configs.Seccomp) ([]byte, error) {
+// It also returns the seccomp(2) flags the profile asks for.
+func compileBPF(sc *configs.Seccomp) ([]byte, uint32, error) {
+	var flags uint32
+	for _, f := range sc.Flags {
+		switch f {
+		case specs.LinuxSeccompFlagLog:
+			flags |= unix.SECCOMP_FILTER_FLAG_LOG
+		case specs.LinuxSeccompFlagSpecAllow:
+			flags |= unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW
+		case "SECCOMP_FILTER_FLAG_TSYNC": // one thread: nothing to sync
+		default:
+			return nil, 0, fmt.Errorf("seccomp flag %s cannot be used by a zygote's child", f)
+		}
+	}
+	prog, err := compileProgram(sc)
+	return prog, flags, err
+}
+
+func compileProgram(sc *configs.Seccomp) ([]byte, error) {
 	def, err := scmpAction(sc.DefaultAction, sc.DefaultErrnoRet)
 	if err != nil {
 		return nil, err
@@ -91,12 +110,14 @@ func compileBPF(sc *configs.Seccomp) ([]byte, error) {
 // ENOSYS, x32 numbers and every other architecture go on to libseccomp's
 // program, which starts by loading what it needs.
 func enosysStub(sc *configs.Seccomp, prog []byte) ([]byte, error) {
-	if len(sc.Architectures) > 0 || sc.DefaultAction == configs.Allow {
-		return prog, nil // runc's multi-architecture stub is not reproduced
-	}
 	native, err := libseccomp.GetNativeArch()
-	if err != nil || native != libseccomp.ArchAMD64 {
+	if err != nil || native != libseccomp.ArchAMD64 || sc.DefaultAction == configs.Allow {
 		return prog, nil
+	}
+	for _, a := range sc.Architectures {
+		if arch, err := libseccomp.GetArchFromString(a); err != nil || arch != native {
+			return prog, nil // runc's multi-architecture stub is not reproduced
+		}
 	}
 	last := -1
 	for _, c := range sc.Syscalls {

@@ -6,7 +6,8 @@ package container
 // their own.
 //
 // Protocol on fd 3, a SOCK_SEQPACKET socket to the runner:
-//   - runner → zygote, once: b"B" + the profile's compiled seccomp filter;
+//   - runner → zygote, once: b"B", the seccomp(2) flags (u32) and the
+//     profile's compiled seccomp filter;
 //   - zygote → runner: b"R" when it is ready;
 //   - runner → zygote, per run: b"F" with four descriptors (SCM_RIGHTS): the
 //     run's socket and the script's stdin, stdout and stderr.
@@ -19,7 +20,9 @@ package container
 //     u32 length then items (u32 length + bytes): tmpfs size, inode cap,
 //     RLIMIT_CPU soft and hard, argc, argv…, envc, env…, then name and
 //     content of each file;
-//   - child → runner: b"E" + a message if it could not become a jail;
+//   - child → runner: b"G" when it is a jail but for its seccomp filter,
+//     loaded next (the run's clock starts here), or b"E" + a message if it
+//     could not become one;
 //   - zygote → runner: b"S" + the child's wait status (i32, little-endian)
 //     once it has reaped it. The child closes its copy of the socket before
 //     the script runs, so only the zygote can send this.
@@ -69,13 +72,14 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
 
     ctl = socket.socket(fileno=3)
     first = ctl.recv(1 << 20)
-    if first[:1] != b"B" or len(first) < 9 or (len(first) - 1) % 8:
+    if first[:1] != b"B" or len(first) < 13 or (len(first) - 5) % 8:
         os._exit(2)
-    bpf = ctypes.create_string_buffer(first[1:], len(first) - 1)
+    sc_flags = struct.unpack("<I", first[1:5])[0]
+    bpf = ctypes.create_string_buffer(first[5:], len(first) - 5)
 
     class Fprog(ctypes.Structure):
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-    prog = Fprog((len(first) - 1) // 8, ctypes.addressof(bpf))
+    prog = Fprog((len(first) - 5) // 8, ctypes.addressof(bpf))
 
     class CapHdr(ctypes.Structure):
         _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
@@ -83,13 +87,16 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
         _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
     def readn(s, n):
-        b = b""
-        while len(b) < n:
-            c = s.recv(n - len(b))
-            if not c:
+        # One buffer, filled in place: the request is charged to the run's
+        # cgroup, so it is not copied on the way.
+        buf = bytearray(n)
+        mv, got = memoryview(buf), 0
+        while got < n:
+            k = s.recv_into(mv[got:])
+            if not k:
                 raise EOFError("run socket closed")
-            b += c
-        return b
+            got += k
+        return mv
 
     def proc():
         # Mount the new PID namespace's /proc beside the inherited one, drop
@@ -126,17 +133,16 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
         fcntl.ioctl(s, 0x8914, struct.pack("16sH14x", b"lo", 0x1 | 0x8 | 0x40))  # SIOCSIFFLAGS UP|LOOPBACK|RUNNING
         s.close()
         n = struct.unpack("<I", readn(rs, 4))[0]
-        req = memoryview(readn(rs, n))
+        req = readn(rs, n)
         items, i = [], 0
         while i < len(req):
             m = struct.unpack_from("<I", req, i)[0]
-            items.append(bytes(req[i + 4:i + 4 + m]))
+            items.append(req[i + 4:i + 4 + m])
             i += 4 + m
-        del req
         it = iter(items)
-        size, inodes, cpu_soft, cpu_hard = (int(next(it)) for _ in range(4))
-        argv = [os.fsdecode(next(it)) for _ in range(int(next(it)))]
-        env = [next(it) for _ in range(int(next(it)))]
+        size, inodes, cpu_soft, cpu_hard = (int(bytes(next(it))) for _ in range(4))
+        argv = [os.fsdecode(bytes(next(it))) for _ in range(int(bytes(next(it))))]
+        env = [bytes(next(it)) for _ in range(int(bytes(next(it))))]
         sys_(272, CG)  # the runner has moved us into our own cgroup by now
         mount("shm", "/dev/shm", "tmpfs", NOX, "mode=1777,size=%d" % size)
         mount(None, "/dev", None, BIND | REMOUNT | RDONLY | NOSUID)
@@ -151,10 +157,11 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
         for src, dst in (("/work/tmp", "/tmp"), ("/work/work", "/work")):
             mount(src, dst, None, BIND)
             mount(None, dst, None, BIND | REMOUNT | NOX)
+        name = content = None
         for name in it:
             content = next(it)
             path = "/work"
-            parts = os.fsdecode(name).split("/")
+            parts = os.fsdecode(bytes(name)).split("/")
             for d in parts[:-1]:
                 path += "/" + d
                 try:
@@ -162,10 +169,10 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
                 except FileExistsError:
                     pass
             fd = os.open(path + "/" + parts[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-            mv = memoryview(content)
-            while mv:
-                mv = mv[os.write(fd, mv):]
+            while content:
+                content = content[os.write(fd, content):]
             os.close(fd)
+        del items, it, req, name, content
         os.chdir("/work")
         sys_(160, 0, struct.pack("<QQ", cpu_soft, cpu_hard))  # setrlimit(RLIMIT_CPU)
         sys_(160, 1, struct.pack("<QQ", size, size))  # setrlimit(RLIMIT_FSIZE)
@@ -181,15 +188,24 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
         return argv, env
 
     def child(rs, fds):
+        # A session and process group of its own before anything else, as
+        # runc's setsid gives a cold jail: the zygote's group would let a
+        # script kill(0, sig) every other run of the zygote, and the zygote.
+        os.setsid()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         rs.send(b"P")
         try:
+            # A session keyring of its own, as runc joins for a cold jail.
+            sys_(250, 1, 0)  # keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)
             argv, env = become_jail(rs)
             for i, fd in enumerate(fds):
                 os.dup2(fd, i)
             sys_(157, 38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS (runc set it already)
-            sys_(157, 22, 2, ctypes.byref(prog))  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+            # Set up: the runner starts the run's clock and counters now.
+            rs.send(b"G")
+            sys_(317, 1, sc_flags, ctypes.byref(prog))  # seccomp(SECCOMP_SET_MODE_FILTER)
         except BaseException as e:
             try:
                 rs.send(b"E" + repr(e).encode()[:4000])
@@ -220,6 +236,7 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
     os.set_blocking(rfd, False)
     os.set_blocking(wfd, False)
     signal.signal(signal.SIGCHLD, lambda s, f: None)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # no KeyboardInterrupt in the zygote
     signal.set_wakeup_fd(wfd)
     # No gc.freeze() here, although the children's final collections copy
     # most of the shared heap's pages (it would save ~2 ms of CPU per run):

@@ -9,6 +9,6 @@ import (
 )
 
 // compileBPF needs libseccomp: see zygote_bpf.go.
-func compileBPF(*configs.Seccomp) ([]byte, error) {
-	return nil, errors.New("built without seccomp support (build with cgo and -tags seccomp)")
+func compileBPF(*configs.Seccomp) ([]byte, uint32, error) {
+	return nil, 0, errors.New("built without seccomp support (build with cgo and -tags seccomp)")
 }

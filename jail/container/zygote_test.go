@@ -119,7 +119,10 @@ func TestHostileScriptsZygote(t *testing.T) {
 // TestZygoteSiblingsAreIsolated runs a child that keeps secrets in /tmp,
 // /dev/shm, /work and an abstract socket, and then, while it lives, a
 // sibling of the same zygote (same host uid) that looks for them, for
-// the first child's processes, and signals everything it can.
+// the first child's processes, and signals everything it can: every
+// process it may (kill -1), and its process group (kill 0), which would
+// be the zygote's and every run's had the child not made a session of its
+// own. The holder and the zygote must come through untouched.
 func TestZygoteSiblingsAreIsolated(t *testing.T) {
 	zs := testZygotes(t, failRunner{t}, poolSpec(t, jail.Python, "pass"))
 	holder := poolSpec(t, jail.Python, `import os, socket, time, sys
@@ -151,8 +154,10 @@ print(open("/tmp/secret").read())
 		t.Fatal("holder never got ready")
 	}
 	prober := poolSpec(t, jail.Python, `import os, signal, socket
+signal.signal(signal.SIGUSR1, signal.SIG_IGN); signal.signal(signal.SIGINT, signal.SIG_IGN)
 seen = {"tmp": os.listdir("/tmp"), "shm": os.listdir("/dev/shm"), "work": sorted(os.listdir("/work")),
-        "procs": sorted(p for p in os.listdir("/proc") if p.isdigit())}
+        "procs": sorted(p for p in os.listdir("/proc") if p.isdigit()), "pgrp": [os.getpgrp(), os.getsid(0)]}
+os.kill(0, signal.SIGUSR1); os.kill(0, signal.SIGINT); os.setpriority(os.PRIO_PGRP, 0, 19)
 try:
     c = socket.socket(socket.AF_UNIX); c.connect("\0jaild-sibling"); seen["connect"] = "connected"
 except OSError as e:
@@ -170,12 +175,18 @@ print(seen)
 	// kill(-1) in a PID namespace whose only process is the caller finds
 	// nothing to signal: ESRCH (3). Connecting to a name nobody bound in
 	// this network namespace: ECONNREFUSED (111).
-	want := "{'tmp': [], 'shm': [], 'work': ['main.py'], 'procs': ['1'], 'connect': 111, 'kill': 3}\n"
+	want := "{'tmp': [], 'shm': [], 'work': ['main.py'], 'procs': ['1'], 'pgrp': [1, 1], 'connect': 111, 'kill': 3}\n"
 	if res.Status != jail.StatusOK || string(res.Stdout) != want {
 		t.Errorf("prober: %s %q (stderr %q), want ok %q", res.Status, res.Stdout, res.Stderr, want)
 	}
 	h := <-done
 	if h.Status != jail.StatusOK || string(h.Stdout) != "READY\ns3cret\n" {
 		t.Errorf("holder: %s %q (stderr %q), want it untouched", h.Status, h.Stdout, h.Stderr)
+	}
+	if st := zs.ZygoteStats(); st.Starts != 1 || st.Zygotes != 1 {
+		t.Errorf("zygote stats %+v: the zygote was hit and restarted", st)
+	}
+	if res := runZygote(t, zs, poolSpec(t, jail.Python, "import os; print(os.getpriority(os.PRIO_PROCESS, 0))")); string(res.Stdout) != "0\n" {
+		t.Errorf("a run after the prober: %s %q %q, want nice 0", res.Status, res.Stdout, res.Stderr)
 	}
 }
