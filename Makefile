@@ -61,9 +61,10 @@ test-escape: rootfs-test ## hostile-script suite: every attack in jail/container
 	JAILD_TEST_STATE_DIR=$(TEST_STATE_DIR) $(GO) test -tags $(TAGS) -count=1 -timeout 600s -run '^TestHostileScripts$$' ./jail/container/
 
 SOAK_RUNS ?= 10000
-soak: build ## soak a real daemon: SOAK_RUNS (10000) mixed runs from 16 clients, then audit leaks and RSS (root)
+SOAK_FLAGS ?=
+soak: build ## soak a real daemon: SOAK_RUNS (10000) mixed runs from 16 clients, then audit leaks and RSS (root; SOAK_FLAGS=--zygote)
 	$(GO) build -tags $(TAGS) -o $(BIN)/jaild-soak ./cmd/jaild-soak
-	$(BIN)/jaild-soak -n $(SOAK_RUNS) -clients 16 -jaild $(BIN)/jaild -rootfs $(TEST_STATE_DIR)/rootfs
+	$(BIN)/jaild-soak -n $(SOAK_RUNS) -clients 16 -jaild $(BIN)/jaild -rootfs $(TEST_STATE_DIR)/rootfs -serve-flags "$(SOAK_FLAGS)"
 
 FUZZTIME ?= 15s
 FUZZ_TARGETS := ./daemon:FuzzDecodeRun ./daemon:FuzzConfigFile ./policy:FuzzSeccompCloneAndPersonality \
