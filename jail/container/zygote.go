@@ -1,23 +1,15 @@
 package container
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/opencontainers/cgroups"
-	"github.com/opencontainers/cgroups/manager"
-	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -169,23 +161,6 @@ func (z *zygote) close() error {
 	return z.cerr
 }
 
-// socketpair returns both ends of a unix socket pair as *net.UnixConn
-// and *os.File: ours (non-blocking, with deadlines) and the one to hand on.
-func socketpair(typ int, name string) (*net.UnixConn, *os.File, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("create %s socket: %w", name, err)
-	}
-	f := os.NewFile(uintptr(fds[0]), name)
-	c, err := net.FileConn(f) // dups the descriptor
-	f.Close()
-	if err != nil {
-		unix.Close(fds[1])
-		return nil, nil, fmt.Errorf("open %s socket: %w", name, err)
-	}
-	return c.(*net.UnixConn), os.NewFile(uintptr(fds[1]), name), nil
-}
-
 // child has the zygote fork a child for spec and hands it the run; the
 // clock starts there. On error nothing of the script has run and nothing
 // is left: the run may go elsewhere (and errZygoteGone says the zygote
@@ -242,23 +217,6 @@ func (z *zygote) child(spec *jail.Spec, prog program) (*run, error) {
 		inW.Close()
 	}()
 	return j, nil
-}
-
-// readChildReady waits for the child's b"G": it is set up. b"E" (or EOF)
-// means it could not become a jail: nothing of the script ran.
-func readChildReady(conn *net.UnixConn) error {
-	b := make([]byte, 1)
-	if n, err := conn.Read(b); n != 1 || b[0] != 'G' {
-		if n == 1 && b[0] == 'E' {
-			msg, _ := io.ReadAll(io.LimitReader(conn, 4096))
-			if n := len(msg) - 5; n >= 0 && msg[n] == 'S' {
-				msg = msg[:n]
-			}
-			return fmt.Errorf("zygote child setup: %s", msg)
-		}
-		return fmt.Errorf("wait for zygote child setup: got %q: %w", b[:n], err)
-	}
-	return nil
 }
 
 // startChild has the zygote fork a child for j and puts the child into a
@@ -348,141 +306,4 @@ func (z *zygote) startChild(j *run) (*os.File, int, error) {
 	}
 	j.zconn = conn
 	return inW, pid, nil
-}
-
-// readChildPid reads the child's first byte and, from the credentials the
-// kernel attached to it, the child's pid in this process's PID namespace.
-func readChildPid(conn *net.UnixConn) (int, error) {
-	_ = conn.SetReadDeadline(time.Now().Add(parkTimeout))
-	defer conn.SetReadDeadline(time.Time{})
-	b := make([]byte, 1)
-	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
-	n, oobn, _, _, err := conn.ReadMsgUnix(b, oob)
-	if err != nil || n != 1 {
-		return 0, fmt.Errorf("wait for zygote child: %w", errors.Join(err, errZygoteGone))
-	}
-	if b[0] == 'E' { // the zygote could not fork: the message follows
-		msg, _ := io.ReadAll(io.LimitReader(conn, 4096))
-		return 0, fmt.Errorf("zygote fork: %s: %w", msg, errZygoteGone)
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 || b[0] != 'P' {
-		return 0, fmt.Errorf("zygote child sent %q: %w", b, errors.Join(err, errZygoteGone))
-	}
-	cred, err := unix.ParseUnixCredentials(&msgs[0])
-	if err != nil || cred.Pid <= 0 {
-		return 0, fmt.Errorf("zygote child credentials: %w", errors.Join(err, errZygoteGone))
-	}
-	return int(cred.Pid), nil
-}
-
-// readChildExit waits for the zygote's word on how the child ended: b"S"
-// and the wait status, or b"E" and why the child could not become a jail.
-// EOF without either means the zygote died.
-func readChildExit(conn *net.UnixConn, pid int) exitInfo {
-	// After the b"P" readChildPid took, only two things can come: the
-	// child's b"E" (then the zygote's status, ignored), or the zygote's
-	// b"S" and four status bytes, alone.
-	b, err := io.ReadAll(io.LimitReader(conn, 8192))
-	switch {
-	case len(b) > 0 && b[0] == 'E':
-		msg := b[1:]
-		if n := len(msg) - 5; n >= 0 && msg[n] == 'S' {
-			msg = msg[:n]
-		}
-		return exitInfo{pid: pid, err: fmt.Errorf("zygote child: %s", msg)}
-	case len(b) == 5 && b[0] == 'S':
-		ws := syscall.WaitStatus(int32(binary.LittleEndian.Uint32(b[1:])))
-		return exitInfo{ws: &ws, pid: pid}
-	}
-	return exitInfo{pid: pid, err: fmt.Errorf("zygote sent no status (%q): %w", b, errors.Join(err, errZygoteGone))}
-}
-
-// runCgroup makes the run's own cgroup with the spec's limits (the same
-// resources a cold jail's config gets), before the child exists, so that
-// making it overlaps the fork. The child is moved in by attach.
-func (z *zygote) runCgroup(j *run) (cgroups.Manager, error) {
-	r := z.r
-	p := jailParams{id: j.id, spec: j.spec, hostID: j.hostID, cgroup: r.cgroupPath(j.id), mode: r.mode}
-	cfg := &configs.Config{}
-	if err := configureDevices(cfg, p); err != nil {
-		return nil, err
-	}
-	if err := configureCgroup(cfg, p); err != nil {
-		return nil, err
-	}
-	m, err := manager.New(cfg.Cgroups)
-	if err != nil {
-		return nil, fmt.Errorf("open run cgroup: %w", err)
-	}
-	// By teardown the child is dead and reaped (its PID namespace with
-	// it) unless a step failed before its verdict; only then can the
-	// cgroup still hold a task, and removeCgroup kills it.
-	j.push(func() error {
-		if m.Destroy() == nil {
-			return nil
-		}
-		return removeCgroup(p.cgroup)
-	})
-	if err := m.Apply(-1); err != nil {
-		return nil, fmt.Errorf("create run cgroup: %w", err)
-	}
-	if err := m.Set(cfg.Cgroups.Resources); err != nil {
-		return nil, fmt.Errorf("set run cgroup limits: %w", err)
-	}
-	j.cg = cgroupFiles{v2: r.mode.v2, paths: m.GetPaths()}
-	return m, nil
-}
-
-// attach moves the child into the run's cgroup. It is still the runner's
-// code, waiting for its request, so nothing of the script runs outside.
-func (z *zygote) attach(j *run, m cgroups.Manager, pid int) error {
-	if z.r.warm != nil {
-		z.r.warm.touch()
-	}
-	if err := m.AddPid("", pid); err != nil {
-		return fmt.Errorf("move child into run cgroup: %w", err)
-	}
-	return nil
-}
-
-// encodeZygoteRequest is what a zygote child reads (see zygoteLoader): a
-// u32 length, then items of u32 length and bytes.
-func encodeZygoteRequest(spec *jail.Spec, prog program) ([]byte, error) {
-	l := spec.Limits
-	cpu := uint64(math.Ceil(l.CPUTime.Seconds()))
-	items := [][]byte{
-		[]byte(strconv.FormatInt(l.Tmp, 10)), []byte(strconv.FormatInt(inodeCap(l.Tmp), 10)),
-		[]byte(strconv.FormatUint(cpu+1, 10)), []byte(strconv.FormatUint(cpu+2, 10)),
-	}
-	argv := append([]string{prog.script}, prog.args...)
-	items = append(items, []byte(strconv.Itoa(len(argv))))
-	for _, a := range argv {
-		if bytes.IndexByte([]byte(a), 0) >= 0 {
-			return nil, fmt.Errorf("%w: argv contains NUL", jail.ErrInvalidSpec)
-		}
-		items = append(items, []byte(a))
-	}
-	items = append(items, []byte(strconv.Itoa(len(spec.Env))))
-	for _, e := range spec.Env {
-		items = append(items, []byte(e))
-	}
-	for _, f := range spec.Files {
-		if err := jail.ValidFileName(f.Name); err != nil {
-			return nil, err
-		}
-		items = append(items, []byte(f.Name), f.Content)
-	}
-	var b bytes.Buffer
-	b.Write(make([]byte, 4))
-	for _, it := range items {
-		if int64(len(it)) > math.MaxUint32 {
-			return nil, fmt.Errorf("%w: request item too large", jail.ErrInvalidSpec)
-		}
-		_ = binary.Write(&b, binary.LittleEndian, uint32(len(it)))
-		b.Write(it)
-	}
-	out := b.Bytes()
-	binary.LittleEndian.PutUint32(out, uint32(len(out)-4))
-	return out, nil
 }
