@@ -126,7 +126,7 @@ serve: build ## run the daemon in the foreground on /run/jaild/jaild.sock (root;
 	$(BIN)/jaild serve --state-dir $(STATE_DIR)
 
 # BENCH_FLAGS e.g. "-json" or "-n 300"; numbers are only meaningful on an idle machine.
-bench: build rootfs-test ## bare interpreter vs jaild cold vs warm, p50/p99, runs/s, RSS (root)
+bench: build rootfs-test ## bare interpreter vs jaild cold, warm and zygote: p50/p99, runs/s, RSS (root)
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/jaild-bench ./cmd/jaild-bench
 	$(BIN)/jaild-bench -jaild $(BIN)/jaild -rootfs $(TEST_STATE_DIR)/rootfs $(BENCH_FLAGS)
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/jaild/jaild/jail"
 	"github.com/jaild/jaild/policy"
 )
@@ -188,5 +190,54 @@ print(seen)
 	}
 	if res := runZygote(t, zs, poolSpec(t, jail.Python, "import os; print(os.getpriority(os.PRIO_PROCESS, 0))")); string(res.Stdout) != "0\n" {
 		t.Errorf("a run after the prober: %s %q %q, want nice 0", res.Status, res.Stdout, res.Stderr)
+	}
+}
+
+// TestZygoteSetTemplates: a key that stays keeps its zygote, a key that
+// goes has its zygote closed and its specs run elsewhere, a new key gets
+// a zygote; a template that cannot have one is named in the error.
+func TestZygoteSetTemplates(t *testing.T) {
+	cold := testRunner(t)
+	a := poolSpec(t, jail.Python, "print('a')")
+	zs := testZygotes(t, cold, a)
+	runZygote(t, zs, a)
+	var old *zygote
+	for _, s := range zs.keys { // the only one
+		old = s.z
+	}
+
+	// The same template again, with other per-run limits: same key.
+	a2 := a
+	a2.Limits.Memory *= 2
+	if err := zs.SetTemplates([]PoolTemplate{{Language: jail.Python, Spec: a2}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := zs.ZygoteStats(); st.Starts != 1 {
+		t.Errorf("starts %d after a reload that keeps the key, want 1", st.Starts)
+	}
+	runZygote(t, zs, a)
+
+	b := poolSpec(t, jail.Python, "print('b')")
+	b.Hostname = "other"
+	withKeys := b
+	withKeys.Seccomp = policy.DefaultSeccomp()
+	withKeys.Seccomp.Syscalls = append(withKeys.Seccomp.Syscalls, specs.LinuxSyscall{Names: []string{"keyctl"}, Action: specs.ActAllow})
+	withKeys.Hostname = "keys"
+	err := zs.SetTemplates([]PoolTemplate{{Language: jail.Python, Spec: b}, {Language: jail.Python, Profile: "keys", Spec: withKeys}})
+	if err == nil || !strings.Contains(err.Error(), "keyctl") {
+		t.Errorf("SetTemplates with a keyctl profile: %v, want an error naming keyctl", err)
+	}
+	if old.alive() {
+		t.Error("the retired key's zygote is still alive")
+	}
+	before := zs.ZygoteStats()
+	if res, err := zs.Run(context.Background(), a); err != nil || string(res.Stdout) != "a\n" {
+		t.Errorf("run of the retired key: %v %s %q", err, res.Status, res.Stdout)
+	}
+	if res := runZygote(t, zs, b); string(res.Stdout) != "b\n" {
+		t.Errorf("run of the new key: %s %q %q", res.Status, res.Stdout, res.Stderr)
+	}
+	if st := zs.ZygoteStats(); st.Ineligible != before.Ineligible+1 || st.Zygotes != 1 {
+		t.Errorf("stats %+v → %+v: want the retired key's run ineligible and one zygote", before, st)
 	}
 }
