@@ -248,13 +248,18 @@ func TestHostileScripts(t *testing.T) {
 	r := testRunner(t)
 	py, node := testImage(t, jail.Python), testImage(t, jail.Node)
 	env := newHostileEnv(t, py.Path, node.Path)
+	attackAll(t, r, r, env, cases)
+}
 
+// attackAll runs every case through jr, in parallel, beside a live cold
+// target jail of r, then checks the target and the host.
+func attackAll(t *testing.T, r *Runner, jr jail.Runner, env *hostileEnv, cases []hostileCase) {
 	target := startTarget(t, r, env)
 	t.Run("attack", func(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
-				runHostile(t, r, env, c)
+				runHostile(t, jr, env, c)
 			})
 		}
 	})

@@ -250,21 +250,7 @@ func (p *Pool) Run(ctx context.Context, spec jail.Spec) (jail.Result, error) {
 // these teardowns; a failure is logged (the reaper removes what is left
 // at the next start).
 func (p *Pool) finish(ctx context.Context, j *run) (jail.Result, error) {
-	out := j.wait(ctx)
-	j.phases.mark("run")
-	p.pending.Add(1)
-	go func() {
-		defer p.pending.Done()
-		if err := j.teardown(); err != nil {
-			p.r.log.Error("tear down jail", "jail_id", j.id, "err", err)
-		}
-		j.phases.mark("teardown")
-		p.r.log.Debug("jail phases", append([]any{"jail_id", j.id, "status", out.Status, "warm", true}, j.phases.attrs()...)...)
-	}()
-	if out.Status == jail.StatusInternalError {
-		return out, errors.New(out.Error)
-	}
-	return out, nil
+	return j.finishLater(ctx, &p.pending, "warm")
 }
 
 func (p *Pool) runCold(ctx context.Context, spec jail.Spec) (jail.Result, error) {

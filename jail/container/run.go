@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
@@ -212,6 +213,31 @@ loop:
 		res.Status, res.Error = jail.StatusInternalError, fmt.Sprintf("read cgroup usage: %v", uerr)
 	}
 	return res
+}
+
+// finishLater supervises j to its verdict and tears it down in the
+// background, counted in pending: by the time wait returns every process
+// of the jail is dead and its usage is read, so what is left (cgroups,
+// tmpfs, state, the host uid) no longer affects the result. A failure is
+// logged; the reaper removes what is left at the next start. kind names
+// the jail's sort in the debug line ("warm", "zygote").
+func (j *run) finishLater(ctx context.Context, pending *sync.WaitGroup, kind string) (jail.Result, error) {
+	out := j.wait(ctx)
+	j.phases.mark("run")
+	log := j.runner.log
+	pending.Add(1)
+	go func() {
+		defer pending.Done()
+		if err := j.teardown(); err != nil {
+			log.Error("tear down jail", "jail_id", j.id, kind, true, "err", err)
+		}
+		j.phases.mark("teardown")
+		log.Debug("jail phases", append([]any{"jail_id", j.id, "status", out.Status, kind, true}, j.phases.attrs()...)...)
+	}()
+	if out.Status == jail.StatusInternalError {
+		return out, errors.New(out.Error)
+	}
+	return out, nil
 }
 
 // collectOutput waits for EOF on both streams. Every process of the jail is

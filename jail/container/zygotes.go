@@ -172,23 +172,7 @@ func (zs *Zygotes) Run(ctx context.Context, spec jail.Spec) (jail.Result, error)
 		return zs.fallback.Run(ctx, spec)
 	}
 	zs.count(func(st *jail.ZygoteStats) { st.Runs++ })
-	out := j.wait(ctx)
-	j.phases.mark("run")
-	// Every process of the run is dead and its usage read: what is left
-	// (the cgroup, the run's marker) is torn down off the request path.
-	zs.pending.Add(1)
-	go func() {
-		defer zs.pending.Done()
-		if err := j.teardown(); err != nil {
-			zs.r.log.Error("tear down zygote run", "jail_id", j.id, "err", err)
-		}
-		j.phases.mark("teardown")
-		zs.r.log.Debug("jail phases", append([]any{"jail_id", j.id, "status", out.Status, "zygote", true}, j.phases.attrs()...)...)
-	}()
-	if out.Status == jail.StatusInternalError {
-		return out, errors.New(out.Error)
-	}
-	return out, nil
+	return j.finishLater(ctx, &zs.pending, "zygote")
 }
 
 // Fallback is the runner behind the zygotes (its stats are its own).
