@@ -24,15 +24,14 @@ import (
 // parked jail pays a jail build and a whole interpreter start.
 //
 // What a child shares with its zygote, and so with other runs of the same
-// zygote, and a cold jail does not: the user namespace and host uid (runs
-// in flight at once share per-uid kernel counts such as inotify instances
-// and queued signals), the address-space layout (ASLR is per zygote, not
-// per run) and CPython's string hash seed. Its PID, mount, network, IPC,
-// UTS and cgroup namespaces, its cgroup (memory, CPU, pids), /proc,
-// /work, /tmp and /dev/shm are its own; /dev is read-only. Memory the
-// child shares with the zygote copy-on-write (the interpreter's start-up
-// state) is charged to the zygote, so a run's peak memory and memory
-// limit count only what the run itself allocates or writes.
+// zygote, and a cold jail does not, is listed in README ("Zygote
+// (python)"): the user namespace and host uid, the address-space layout,
+// the hash seed, the zygote's heap as it was at the fork. Its session,
+// keyring, PID, mount, network, IPC, UTS and cgroup namespaces, its cgroup
+// (memory, CPU, pids), /proc, /work, /tmp and /dev/shm are its own; /dev
+// is read-only. Memory the child shares with the zygote copy-on-write is
+// charged to the zygote, so a run's peak memory and memory limit count
+// what the run itself allocates or writes.
 
 // errZygoteGone means the zygote died or failed; the run did not start
 // and may run elsewhere.

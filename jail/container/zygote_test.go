@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/jaild/jaild/jail"
 	"github.com/jaild/jaild/policy"
@@ -100,17 +101,7 @@ func TestHostileScriptsZygote(t *testing.T) {
 	tmpl := jail.Spec{Rootfs: jail.Rootfs{Name: py.Name, Digest: py.Digest, Path: py.Path}, Argv: argv,
 		Env: policy.BaseEnv(jail.Python), Limits: jail.DefaultLimits(), Seccomp: policy.DefaultSeccomp()}
 	zs := testZygotes(t, r, tmpl)
-	target := startTarget(t, r, env)
-	t.Run("attack", func(t *testing.T) {
-		for _, c := range cases {
-			t.Run(c.name, func(t *testing.T) {
-				t.Parallel()
-				runHostile(t, zs, env, c)
-			})
-		}
-	})
-	target.finish(t)
-	env.checkSuite(t)
+	attackAll(t, r, zs, env, cases)
 	st := zs.ZygoteStats()
 	t.Logf("zygote stats: %+v (%d python cases)", st, len(cases))
 	if st.Fallbacks != 0 || st.Runs+st.Ineligible != uint64(len(cases)) || st.Runs < uint64(len(cases))*3/4 {
@@ -239,5 +230,33 @@ func TestZygoteSetTemplates(t *testing.T) {
 	}
 	if st := zs.ZygoteStats(); st.Ineligible != before.Ineligible+1 || st.Zygotes != 1 {
 		t.Errorf("stats %+v → %+v: want the retired key's run ineligible and one zygote", before, st)
+	}
+}
+
+// TestZygoteRestart: a zygote that dies (here SIGKILLed from the host) is
+// replaced on the next run, which it serves; its jail is torn down.
+func TestZygoteRestart(t *testing.T) {
+	zs := testZygotes(t, failRunner{t}, poolSpec(t, jail.Python, "pass"))
+	runZygote(t, zs, poolSpec(t, jail.Python, "pass"))
+	var z *zygote
+	for _, s := range zs.keys { // the only one
+		z = s.z
+	}
+	if err := z.j.ct.Signal(unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-z.dead:
+	case <-time.After(slack(10 * time.Second)):
+		t.Fatal("the killed zygote was not seen to die")
+	}
+	if res := runZygote(t, zs, poolSpec(t, jail.Python, "print('again')")); string(res.Stdout) != "again\n" {
+		t.Errorf("run after the zygote died: %s %q %q", res.Status, res.Stdout, res.Stderr)
+	}
+	if st := zs.ZygoteStats(); st.Starts != 2 || st.Zygotes != 1 {
+		t.Errorf("stats %+v, want a second start and one zygote running", st)
+	}
+	if _, live := z.r.live.Load(z.j.id); live {
+		t.Errorf("the dead zygote's jail %s is still the runner's", z.j.id)
 	}
 }
