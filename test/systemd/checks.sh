@@ -198,6 +198,13 @@ check_stopping_notify() {
   echo "deactivating while the run drained (STOPPING=1), exit 0, re-activated by the next client"
 }
 
+# jail_cgroups counts the jail cgroups under the service's (ids are
+# j<host uid>-<16 hex>, or j<16 hex> from older daemons). find's default
+# (emacs) regex has no \{16\}: with it this check used to match nothing.
+jail_cgroups() {
+  find /sys/fs/cgroup -path "*/$CG/*" -regextype posix-extended -regex '.*/j([0-9]+-)?[0-9a-f]{16}' -type d 2>/dev/null | wc -l
+}
+
 check_stop() {
   local out
   # A run in flight when the stop comes is drained, not killed.
@@ -210,11 +217,39 @@ check_stop() {
   grep -q '"stdout":"drained\\n"' <<<"$out" || { echo "in-flight run: $out"; return 1; }
   [ "$(prop jaild Result)" = success ] && [ "$(prop jaild ExecMainStatus)" = 0 ] || { echo "Result=$(prop jaild Result) status=$(prop jaild ExecMainStatus)"; return 1; }
   local left
-  left=$(find /sys/fs/cgroup -path "*/$CG/*" -regex '.*/j[0-9a-f]\{16\}' -type d 2>/dev/null | wc -l)
+  left=$(jail_cgroups)
   [ "$left" = 0 ] || { echo "$left jail cgroups left"; return 1; }
   [ -z "$(ct_pids jaild)" ] || { echo "jaild or jail processes left: $(ct_pids jaild)"; return 1; }
   [ -z "$(C ls /var/lib/jaild/jails 2>/dev/null)" ] || { echo "jail state left"; return 1; }
   echo "in-flight run finished (drained), Result=success ExecMainStatus=0, no jail cgroup/process/state left"
+}
+
+# With [pool] zygote = true ([pool] needs a restart, not a reload) python
+# runs are forked by a zygote under the unit's hardening (RestrictNamespaces,
+# PrivateDevices, ProcSubset=pid, KeyringMode=private …); a stop leaves no
+# zygote, run cgroup, process or state. The service is left stopped, as
+# check_stop leaves it.
+check_zygote() {
+  C cp /etc/jaild/jaild.toml /etc/jaild/jaild.toml.nozygote
+  C sh -c 'printf "\n[pool]\nzygote = true\n" >> /etc/jaild/jaild.toml'
+  local res info zi left
+  C systemctl start jaild.socket jaild.service
+  res=$(api -H 'Content-Type: application/json' -d '{"language":"python","code":"import os\nprint(os.getpid(), os.getpgrp(), os.getuid())"}' http://jaild/v1/runs)
+  info=$(api http://jaild/v1/info)
+  zi=$(grep -o '"zygote":{[^}]*}' <<<"$info")
+  local standing
+  standing=$(jail_cgroups) # the zygote's own jail: proves the count sees jails
+  C systemctl stop jaild.socket jaild.service
+  C mv /etc/jaild/jaild.toml.nozygote /etc/jaild/jaild.toml
+  grep -q '"stdout":"1 1 0\\n"' <<<"$res" || { echo "python run: $(cut -c1-300 <<<"$res")"; return 1; }
+  grep -q '"zygotes":1,"runs":1,"fallbacks":0' <<<"$zi" || { echo "zygote info: ${zi:-none}"; return 1; }
+  [ "$standing" -gt 0 ] || { echo "no jail cgroup counted while the zygote ran"; return 1; }
+  left=$(jail_cgroups)
+  [ "$left" = 0 ] || { echo "$left jail cgroups left"; return 1; }
+  [ -z "$(ct_pids jaild)" ] || { echo "jaild or jail processes left: $(ct_pids jaild)"; return 1; }
+  left=$(C ls -A /var/lib/jaild/jails /var/lib/jaild/work 2>/dev/null | grep -v -e "^/" -e "^$" || true)
+  [ -z "$left" ] || { echo "jail state left: $left"; return 1; }
+  echo "forked by the zygote (pid 1, own group, uid 0); $zi; $standing jail cgroups while running, none after the stop"
 }
 
 # The hardening table: the unit's options (read from the installed unit)

@@ -147,6 +147,7 @@ check "systemctl reload applies a policy file, refuses a broken one" check_reloa
 check "watchdog restarts a daemon frozen with SIGSTOP" check_watchdog
 check "SIGTERM: STOPPING=1 while draining" check_stopping_notify
 check "systemctl stop drains, exits 0, leaves no jail behind" check_stop
+check "pool.zygote: python runs are a zygote's children under the unit" check_zygote
 check "hardening: the unit's options let jails run, the excluded ones break them" check_hardening
 
 echo "test-systemd: $(ms "$t0") ms in all"
