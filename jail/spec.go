@@ -3,6 +3,7 @@ package jail
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -171,4 +172,25 @@ func checkExecSize(argv, env []string) error {
 		return fmt.Errorf("%w: argv and env take %d bytes, more than %d", ErrInvalidSpec, total, maxArgTotal)
 	}
 	return nil
+}
+
+// PermissiveActions are the seccomp actions that let a syscall run (LOG
+// and NOTIFY included; TRACE hands the decision to a tracer, which a jail
+// could be).
+var PermissiveActions = []specs.LinuxSeccompAction{specs.ActAllow, specs.ActLog, specs.ActTrace, specs.ActNotify}
+
+// SeccompMayAllow reports whether filter can let syscall name run: a rule
+// with a permissive action names it (with or without argument
+// conditions), or the default action is permissive and no rule names it.
+func SeccompMayAllow(filter *specs.LinuxSeccomp, name string) bool {
+	named := false
+	for _, r := range filter.Syscalls {
+		if slices.Contains(r.Names, name) {
+			if slices.Contains(PermissiveActions, r.Action) {
+				return true
+			}
+			named = true
+		}
+	}
+	return !named && slices.Contains(PermissiveActions, filter.DefaultAction)
 }

@@ -99,3 +99,29 @@ func TestFileDirCollision(t *testing.T) {
 		t.Errorf("Validate with a file/directory collision = %v, want ErrInvalidSpec", err)
 	}
 }
+
+func TestSeccompMayAllow(t *testing.T) {
+	rule := func(a specs.LinuxSeccompAction, names ...string) specs.LinuxSyscall {
+		return specs.LinuxSyscall{Names: names, Action: a}
+	}
+	for _, tc := range []struct {
+		name  string
+		def   specs.LinuxSeccompAction
+		rules []specs.LinuxSyscall
+		want  bool
+	}{
+		{"allowed by a rule", specs.ActErrno, []specs.LinuxSyscall{rule(specs.ActAllow, "read", "keyctl")}, true},
+		{"logged is run too", specs.ActErrno, []specs.LinuxSyscall{rule(specs.ActLog, "keyctl")}, true},
+		{"a tracer decides", specs.ActErrno, []specs.LinuxSyscall{rule(specs.ActTrace, "keyctl")}, true},
+		{"refused by a rule", specs.ActErrno, []specs.LinuxSyscall{rule(specs.ActErrno, "keyctl")}, false},
+		{"not named, default errno", specs.ActErrno, []specs.LinuxSyscall{rule(specs.ActAllow, "read")}, false},
+		{"not named, default allow", specs.ActAllow, []specs.LinuxSyscall{rule(specs.ActErrno, "read")}, true},
+		{"named, default allow", specs.ActAllow, []specs.LinuxSyscall{rule(specs.ActKill, "keyctl")}, false},
+		{"one rule refuses, another allows", specs.ActErrno, []specs.LinuxSyscall{rule(specs.ActErrno, "keyctl"), rule(specs.ActAllow, "keyctl")}, true},
+	} {
+		f := &specs.LinuxSeccomp{DefaultAction: tc.def, Syscalls: tc.rules}
+		if got := SeccompMayAllow(f, "keyctl"); got != tc.want {
+			t.Errorf("%s: SeccompMayAllow = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

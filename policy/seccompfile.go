@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/jaild/jaild/jail"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -143,9 +144,8 @@ func lineOf(b []byte, off int64) int {
 // namespace flags (clone without them is always fine).
 var DangerousSyscalls = append(slices.Clone(ForbiddenSyscalls), "clone", "clone3")
 
-// permissive actions let the syscall run (LOG and NOTIFY included; TRACE
-// hands the decision to a tracer, which a jail could be).
-var permissive = []specs.LinuxSeccompAction{specs.ActAllow, specs.ActLog, specs.ActTrace, specs.ActNotify}
+// permissive actions let the syscall run (see jail.PermissiveActions).
+var permissive = jail.PermissiveActions
 
 // nativeArch is libseccomp's name of the architecture jaild runs on.
 func nativeArch() specs.Arch {

@@ -205,7 +205,7 @@ var zygoteCaps = []string{"CAP_SYS_ADMIN", "CAP_SETPCAP", "CAP_NET_ADMIN"}
 // filter, which then stacks on this one. Stacked filters intersect, so the
 // child ends up with exactly the profile.
 var zygoteSyscalls = []string{"unshare", "setns", "mount", "umount2", "capset", "prctl", "setrlimit",
-	"setsid", "keyctl", "seccomp"}
+	"setsid", "seccomp"}
 
 // configureZygote widens a zygote's jail (and only a zygote's) by
 // zygoteCaps and zygoteSyscalls, and lifts RLIMIT_CPU, which counts the

@@ -216,16 +216,18 @@ loop:
 }
 
 // finishLater supervises j to its verdict and tears it down in the
-// background, counted in pending: by the time wait returns every process
-// of the jail is dead and its usage is read, so what is left (cgroups,
-// tmpfs, state, the host uid) no longer affects the result. A failure is
-// logged; the reaper removes what is left at the next start. kind names
-// the jail's sort in the debug line ("warm", "zygote").
+// background, all of it counted in pending (from before the wait, so that
+// a Close waiting on pending waits for runs in flight too): by the time
+// wait returns every process of the jail is dead and its usage is read,
+// so what is left (cgroups, tmpfs, state, the host uid) no longer affects
+// the result. A failure is logged; the reaper removes what is left at the
+// next start. kind names the jail's sort in the debug line ("warm",
+// "zygote").
 func (j *run) finishLater(ctx context.Context, pending *sync.WaitGroup, kind string) (jail.Result, error) {
+	pending.Add(1)
 	out := j.wait(ctx)
 	j.phases.mark("run")
 	log := j.runner.log
-	pending.Add(1)
 	go func() {
 		defer pending.Done()
 		if err := j.teardown(); err != nil {

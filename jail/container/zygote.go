@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer/specconv"
-	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/jaild/jaild/jail"
@@ -47,9 +46,28 @@ type zygote struct {
 	cerr   error
 }
 
-// keySyscalls reach the user keyring, which every child of a zygote (one
-// host uid) would share; each child joins a session keyring of its own.
-var keySyscalls = map[string]bool{"keyctl": true, "add_key": true, "request_key": true}
+// keySyscalls reach the keyrings: every child of a zygote has its host uid
+// (so its user keyring) and its session keyring.
+var keySyscalls = []string{"keyctl", "add_key", "request_key"}
+
+// zygoteFilter checks that tmpl's profile can be a zygote's children's
+// and returns the zygote's b"B" message: flags and compiled filter.
+func zygoteFilter(tmpl *jail.Spec) ([]byte, error) {
+	for _, n := range keySyscalls {
+		if jail.SeccompMayAllow(tmpl.Seccomp, n) {
+			return nil, fmt.Errorf("no zygote for a profile that allows %s: its runs would share keyrings", n)
+		}
+	}
+	sc, err := specconv.SetupSeccomp(tmpl.Seccomp)
+	if err != nil {
+		return nil, fmt.Errorf("convert seccomp profile: %w", err)
+	}
+	bpf, flags, err := compileBPF(sc)
+	if err != nil {
+		return nil, err
+	}
+	return append(binary.LittleEndian.AppendUint32([]byte{'B'}, flags), bpf...), nil
+}
 
 // startZygote builds a zygote's jail from tmpl (python only) and waits
 // until it is ready to fork.
@@ -57,22 +75,10 @@ func (r *Runner) startZygote(lang jail.Language, tmpl *jail.Spec, prog program) 
 	if lang != jail.Python {
 		return nil, fmt.Errorf("no zygote for %s", lang)
 	}
-	sc, err := specconv.SetupSeccomp(tmpl.Seccomp)
-	if err != nil {
-		return nil, fmt.Errorf("convert seccomp profile: %w", err)
-	}
-	for _, c := range tmpl.Seccomp.Syscalls {
-		for _, n := range c.Names {
-			if keySyscalls[n] && c.Action == specs.ActAllow {
-				return nil, fmt.Errorf("no zygote for a profile that allows %s: its runs would share the user keyring", n)
-			}
-		}
-	}
-	bpf, flags, err := compileBPF(sc)
+	bpf, err := zygoteFilter(tmpl)
 	if err != nil {
 		return nil, err
 	}
-	bpf = append(binary.LittleEndian.AppendUint32([]byte{'B'}, flags), bpf...)
 	spec := *tmpl
 	spec.Argv = append(append([]string{prog.interpreter}, prog.flags...), "-c", zygoteLoader)
 	spec.Env, spec.Files, spec.Stdin, spec.Output = jail.StartupEnv(tmpl.Env), nil, nil, nil
@@ -161,17 +167,17 @@ func (z *zygote) close() error {
 }
 
 // child has the zygote fork a child for spec and hands it the run; the
-// clock starts there. On error nothing of the script has run and nothing
-// is left: the run may go elsewhere (and errZygoteGone says the zygote
-// itself failed).
-func (z *zygote) child(spec *jail.Spec, prog program) (*run, error) {
-	j := &run{id: newID(z.j.hostID), spec: spec, runner: z.r, hostID: z.j.hostID}
+// clock starts there. On error nothing is left, and, unless started is
+// set, nothing of the script has run: the run may go elsewhere
+// (errZygoteGone says the zygote itself failed).
+func (z *zygote) child(spec *jail.Spec, prog program) (j *run, started bool, err error) {
+	j = &run{id: newID(z.j.hostID), spec: spec, runner: z.r, hostID: z.j.hostID}
 	j.phases.mark("begin")
-	fail := func(err error) (*run, error) {
+	fail := func(err error) (*run, bool, error) {
 		if terr := j.teardown(); terr != nil {
 			err = errors.Join(err, terr)
 		}
-		return nil, err
+		return nil, started, err
 	}
 	req, err := encodeZygoteRequest(spec, prog)
 	if err != nil {
@@ -190,10 +196,11 @@ func (z *zygote) child(spec *jail.Spec, prog program) (*run, error) {
 		return fail(err)
 	}
 	_ = j.zconn.SetDeadline(time.Time{})
-	// The child is a jail now, but for its seccomp filter, loaded next:
-	// the run's clock and counters start here, so that they leave out the
-	// child's setup and its request (files, argv, env), as a cold run's
-	// leave out what the runner does before the jail starts.
+	// The child is a jail now and goes on to the script: the run's clock
+	// and counters start here, so that they leave out the child's setup
+	// and its request (files, argv, env), as a cold run's leave out what
+	// the runner does before the jail starts.
+	started = true
 	j.started = time.Now()
 	if j.base.cpu, err = j.cg.cpu(); err != nil {
 		return fail(fmt.Errorf("read run cpu usage: %w", err))
@@ -215,7 +222,7 @@ func (z *zygote) child(spec *jail.Spec, prog program) (*run, error) {
 		_, _ = inW.Write(j.spec.Stdin)
 		inW.Close()
 	}()
-	return j, nil
+	return j, true, nil
 }
 
 // startChild has the zygote fork a child for j and puts the child into a

@@ -83,7 +83,7 @@ func readChildPid(conn *net.UnixConn) (int, error) {
 // and the wait status, or b"E" and why the child could not become a jail.
 // EOF without either means the zygote died.
 func readChildExit(conn *net.UnixConn, pid int) exitInfo {
-	// After the b"P" readChildPid took, only two things can come: the
+	// After the b"G" readChildReady took, only two things can come: the
 	// child's b"E" (then the zygote's status, ignored), or the zygote's
 	// b"S" and four status bytes, alone.
 	b, err := io.ReadAll(io.LimitReader(conn, 8192))

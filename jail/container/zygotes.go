@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/jaild/jaild/jail"
 )
@@ -43,7 +44,12 @@ type zygoteSlot struct {
 	profiles []string
 	start    sync.Mutex // one start at a time
 	z        *zygote    // under Zygotes.mu
+	failed   time.Time  // the last start that failed, under start
 }
+
+// restartBackoff is how long a key whose zygote failed to start sends its
+// runs straight to the fallback before trying again.
+const restartBackoff = 5 * time.Second
 
 var _ jail.Runner = (*Zygotes)(nil)
 
@@ -65,8 +71,11 @@ func (zs *Zygotes) SetTemplates(ts []PoolTemplate) error {
 			continue
 		}
 		prog, err := poolProgram(t)
+		if err == nil {
+			_, err = zygoteFilter(&t.Spec)
+		}
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("pool template %q: %w", t.Profile, err))
 			continue
 		}
 		k := newZygoteKey(&t.Spec, prog.flags)
@@ -121,11 +130,15 @@ func (zs *Zygotes) zygote(s *zygoteSlot) (*zygote, error) {
 			zs.r.log.Error("tear down dead zygote", "jail_id", z.j.id, "err", err)
 		}
 	}
+	if since := time.Since(s.failed); since < restartBackoff {
+		return nil, fmt.Errorf("zygote for %v failed to start %v ago", s.profiles, since.Round(time.Millisecond))
+	}
 	z, err := zs.r.startZygote(jail.Python, &s.tmpl, s.prog)
 	zs.mu.Lock()
 	defer zs.mu.Unlock()
 	if err != nil {
 		s.z = nil
+		s.failed = time.Now()
 		zs.st.StartErrors++
 		return nil, fmt.Errorf("start zygote for %v: %w", s.profiles, err)
 	}
@@ -162,8 +175,14 @@ func (zs *Zygotes) Run(ctx context.Context, spec jail.Spec) (jail.Result, error)
 	}
 	z, err := zs.zygote(s)
 	var j *run
+	started := false
 	if err == nil {
-		j, err = z.child(&spec, prog)
+		j, started, err = z.child(&spec, prog)
+	}
+	if err != nil && started { // the script may have begun: no second run
+		zs.count(func(st *jail.ZygoteStats) { st.Runs++ })
+		return jail.Result{Status: jail.StatusInternalError, ExitCode: -1, RootfsDigest: spec.Rootfs.Digest,
+			Error: err.Error()}, err
 	}
 	if err != nil {
 		// Nothing of the script ran: it runs elsewhere.
@@ -191,8 +210,8 @@ func (zs *Zygotes) ZygoteStats() jail.ZygoteStats {
 	return st
 }
 
-// Close stops every zygote (and any run still in one) and waits for the
-// teardowns of finished runs. It does not close the fallback runner.
+// Close stops every zygote, which kills any run still in one, and waits
+// for every run to be torn down. It does not close the fallback runner.
 func (zs *Zygotes) Close() error {
 	zs.mu.Lock()
 	if zs.closed {
@@ -207,10 +226,10 @@ func (zs *Zygotes) Close() error {
 		}
 	}
 	zs.mu.Unlock()
-	zs.pending.Wait()
 	var errs []error
 	for _, z := range all {
 		errs = append(errs, z.close())
 	}
+	zs.pending.Wait()
 	return errors.Join(errs...)
 }
