@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -83,13 +84,16 @@ type report struct {
 }
 
 type modeStats struct {
-	Name    string    `json:"name"`
-	P50     float64   `json:"p50_ms"`
-	P90     float64   `json:"p90_ms"`
-	P99     float64   `json:"p99_ms"`
-	Mean    float64   `json:"mean_ms"`
-	RPS1    float64   `json:"runs_per_s_1"`
-	RPS8    float64   `json:"runs_per_s_8"`
+	Name string  `json:"name"`
+	P50  float64 `json:"p50_ms"`
+	P90  float64 `json:"p90_ms"`
+	P99  float64 `json:"p99_ms"`
+	Mean float64 `json:"mean_ms"`
+	RPS1 float64 `json:"runs_per_s_1"`
+	RPS8 float64 `json:"runs_per_s_8"`
+	// CPU8 is the whole machine's busy CPU time per run while 8 clients
+	// ran this mode alone (/proc/stat): client, daemon, jails, kernel.
+	CPU8    float64   `json:"cpu_ms_per_run_8"`
 	Errors  int       `json:"errors"`
 	Error   string    `json:"first_error,omitempty"`
 	samples []float64 // ms
@@ -202,10 +206,13 @@ func run(o options) (*report, error) {
 	const rounds = 4
 	for _, conc := range []int{1, 8} {
 		dur := map[*modeStats]time.Duration{}
+		busy := map[*modeStats]time.Duration{}
 		for r := 0; r < rounds; r++ {
 			for _, m := range modes {
+				b0 := busyCPU()
 				d, errs, first := burst(ctx, m.run, o.tputRuns/rounds, conc)
 				dur[m] += d
+				busy[m] += busyCPU() - b0
 				m.Errors += errs
 				if m.Error == "" {
 					m.Error = first
@@ -218,6 +225,7 @@ func run(o options) (*report, error) {
 				m.RPS1 = rps
 			} else {
 				m.RPS8 = rps
+				m.CPU8 = ms(busy[m]) / float64(o.tputRuns/rounds*rounds)
 			}
 		}
 	}
@@ -328,6 +336,21 @@ func mean(s []float64) float64 {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// busyCPU is the machine's non-idle CPU time so far (/proc/stat: every
+// field of the cpu line but idle and iowait), in USER_HZ ticks of 10 ms.
+func busyCPU() time.Duration {
+	b, _ := os.ReadFile("/proc/stat")
+	line, _, _ := strings.Cut(string(b), "\n")
+	var ticks int64
+	for i, f := range strings.Fields(line)[1:] {
+		v, _ := strconv.ParseInt(f, 10, 64)
+		if i != 3 && i != 4 { // idle, iowait
+			ticks += v
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
 func loadAvg() string {
 	b, _ := os.ReadFile("/proc/loadavg")
 	f := strings.Fields(string(b))
@@ -339,9 +362,9 @@ func loadAvg() string {
 
 func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "jaild-bench %s, %d CPUs, load %s → %s\n\n", r.Started.Format(time.RFC3339), r.CPUs, r.Load[0], r.Load[1])
-	fmt.Fprintf(w, "%-26s %8s %8s %8s %10s %10s %6s\n", "mode", "p50 ms", "p90 ms", "p99 ms", "runs/s ×1", "runs/s ×8", "errors")
+	fmt.Fprintf(w, "%-27s %8s %8s %8s %10s %10s %12s %6s\n", "mode", "p50 ms", "p90 ms", "p99 ms", "runs/s ×1", "runs/s ×8", "CPU ms/run×8", "errors")
 	for _, m := range r.Modes {
-		fmt.Fprintf(w, "%-26s %8.2f %8.2f %8.2f %10.1f %10.1f %6d\n", m.Name, m.P50, m.P90, m.P99, m.RPS1, m.RPS8, m.Errors)
+		fmt.Fprintf(w, "%-27s %8.2f %8.2f %8.2f %10.1f %10.1f %12.1f %6d\n", m.Name, m.P50, m.P90, m.P99, m.RPS1, m.RPS8, m.CPU8, m.Errors)
 	}
 	for _, m := range r.Modes {
 		if m.Error != "" {
