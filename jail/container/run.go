@@ -102,6 +102,19 @@ func (j *run) launch() error {
 		return fmt.Errorf("start jail: %w", err)
 	}
 	j.started = time.Now()
+	j.streamIO(inW, outR, errR)
+	if err := j.containerCgroups(); err != nil {
+		return err
+	}
+	if j.base.cpu, err = j.cg.cpu(); err != nil {
+		return fmt.Errorf("read jail cpu usage: %w", err)
+	}
+	return nil
+}
+
+// streamIO starts capturing the script's output from outR and errR and
+// feeds it the spec's stdin through inW, which it closes after.
+func (j *run) streamIO(inW, outR, errR *os.File) {
 	limit := j.spec.Limits.Output
 	j.stdout = newCapture(outR, limit, j.notifier(jail.Stdout))
 	j.stderr = newCapture(errR, limit, j.notifier(jail.Stderr))
@@ -109,14 +122,15 @@ func (j *run) launch() error {
 		_, _ = inW.Write(j.spec.Stdin) // EPIPE when the script never reads: fine
 		inW.Close()
 	}()
+}
+
+// containerCgroups points j.cg at the cgroups libcontainer made for j.
+func (j *run) containerCgroups() error {
 	st, err := j.ct.State()
 	if err != nil {
 		return fmt.Errorf("read jail state: %w", err)
 	}
 	j.cg = cgroupFiles{v2: j.runner.mode.v2, paths: st.CgroupPaths}
-	if j.base.cpu, err = j.cg.cpu(); err != nil {
-		return fmt.Errorf("read jail cpu usage: %w", err)
-	}
 	return nil
 }
 

@@ -74,11 +74,9 @@ func (j *run) launchParked(p *parked) error {
 	}
 	p.stdin, p.req, p.out, p.err = inW, reqW, outR, errR
 	j.exited = j.watchExit()
-	st, err := j.ct.State()
-	if err != nil {
-		return fmt.Errorf("read jail state: %w", err)
+	if err := j.containerCgroups(); err != nil {
+		return err
 	}
-	j.cg = cgroupFiles{v2: j.runner.mode.v2, paths: st.CgroupPaths}
 	_ = readyR.SetReadDeadline(time.Now().Add(parkTimeout))
 	b := make([]byte, 1)
 	if n, err := readyR.Read(b); n != 1 || b[0] != 'R' {
@@ -112,6 +110,28 @@ func (j *run) handover(spec *jail.Spec, prog program, p *parked) error {
 			return err
 		}
 	}
+	if err := j.takeBaseline(); err != nil {
+		return err
+	}
+	msg, err := encodeRequest(prog, spec.Env)
+	if err != nil {
+		return err
+	}
+	_ = p.req.SetWriteDeadline(time.Now().Add(parkTimeout))
+	_, err = p.req.Write(msg)
+	p.req.Close()
+	if err != nil {
+		return fmt.Errorf("hand request to loader: %w", err)
+	}
+	j.phases.mark("handed")
+	j.streamIO(p.stdin, p.out, p.err)
+	return nil
+}
+
+// takeBaseline takes the cgroup's counters at hand-over as the run's
+// baseline and resets its peak, so that the run reports its own usage
+// only (a parked jail's or a zygote child's setup left out).
+func (j *run) takeBaseline() error {
 	base, err := j.cg.read(nil)
 	if err != nil {
 		return fmt.Errorf("read cgroup baseline: %w", err)
@@ -125,23 +145,5 @@ func (j *run) handover(spec *jail.Spec, prog program, p *parked) error {
 		pf := j.peak
 		j.push(pf.Close)
 	}
-	msg, err := encodeRequest(prog, spec.Env)
-	if err != nil {
-		return err
-	}
-	_ = p.req.SetWriteDeadline(time.Now().Add(parkTimeout))
-	_, err = p.req.Write(msg)
-	p.req.Close()
-	if err != nil {
-		return fmt.Errorf("hand request to loader: %w", err)
-	}
-	j.phases.mark("handed")
-	limit := spec.Limits.Output
-	j.stdout = newCapture(p.out, limit, j.notifier(jail.Stdout))
-	j.stderr = newCapture(p.err, limit, j.notifier(jail.Stderr))
-	go func() {
-		_, _ = p.stdin.Write(spec.Stdin)
-		p.stdin.Close()
-	}()
 	return nil
 }

@@ -118,11 +118,9 @@ func (z *zygote) launch(j *run, bpf []byte) error {
 		go z.logOutput(j, f)
 	}
 	j.exited = j.watchExit()
-	st, err := j.ct.State()
-	if err != nil {
-		return fmt.Errorf("read jail state: %w", err)
+	if err := j.containerCgroups(); err != nil {
+		return err
 	}
-	j.cg = cgroupFiles{v2: j.runner.mode.v2, paths: st.CgroupPaths}
 	z.ctl = ours
 	_ = ours.SetDeadline(time.Now().Add(parkTimeout))
 	defer ours.SetDeadline(time.Time{})
@@ -202,26 +200,13 @@ func (z *zygote) child(spec *jail.Spec, prog program) (j *run, started bool, err
 	// the runner does before the jail starts.
 	started = true
 	j.started = time.Now()
-	if j.base.cpu, err = j.cg.cpu(); err != nil {
-		return fail(fmt.Errorf("read run cpu usage: %w", err))
-	}
-	if j.peak, err = j.cg.resetPeak(); err != nil {
-		return fail(fmt.Errorf("reset peak memory: %w", err))
-	}
-	if j.peak != nil {
-		pf := j.peak
-		j.push(pf.Close)
+	if err := j.takeBaseline(); err != nil {
+		return fail(err)
 	}
 	j.phases.mark("handed")
 	j.exited = make(chan exitInfo, 1)
 	go func() { j.exited <- readChildExit(j.zconn, pid) }()
-	limit := j.spec.Limits.Output
-	j.stdout = newCapture(j.readers[0], limit, j.notifier(jail.Stdout))
-	j.stderr = newCapture(j.readers[1], limit, j.notifier(jail.Stderr))
-	go func() {
-		_, _ = inW.Write(j.spec.Stdin)
-		inW.Close()
-	}()
+	j.streamIO(inW, j.readers[0], j.readers[1])
 	return j, true, nil
 }
 
