@@ -35,9 +35,10 @@ const (
 )
 
 // pythonRun is the part of the python loaders that makes the process look
-// as a cold run of argv and env would (argv, environment, main module) and
-// runs the script in it. env is a list of b"K=V" entries.
-const pythonRun = `def _jaild_run(argv, env):
+// as a cold run of argv and env would (argv, environment, main module),
+// runs the script in it and ends the process (see pythonExit). env is a
+// list of b"K=V" entries; exit_ is what _jaild_prepare returned.
+const pythonRun = pythonExit + `def _jaild_run(argv, env, exit_):
     import sys, os
     os.environ.clear()
     for e in env:
@@ -60,14 +61,216 @@ const pythonRun = `def _jaild_run(argv, env):
         code = compile(src, script, "exec", dont_inherit=True)
         del f, src, argv, env, b
         exec(code, g)
-    except (SystemExit, KeyboardInterrupt):
+    except SystemExit as e:
+        # Only the codes the interpreter turns into an exit status without
+        # printing anything; the rest (a message, a bool, an object)
+        # leave as they would cold.
+        if type(e) is not SystemExit or not (e.code is None or type(e.code) is int and 0 <= e.code <= 255):
+            raise
+        code = e.code or 0
+    except KeyboardInterrupt:
         raise
     except BaseException as e:
         tb = e.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename == "<string>":
             tb = tb.tb_next
-        sys.excepthook(type(e), e.with_traceback(tb), tb)
-        sys.exit(1)
+        # As the interpreter's own report of an uncaught exception does, the
+        # exception stays in sys.last_*, and with it the script's frames
+        # until the finalization.
+        sys.last_type, sys.last_value, sys.last_traceback = type(e), e.with_traceback(tb), tb
+        sys.excepthook(type(e), e, tb)
+        code = 1
+        del tb
+    else:
+        code = 0
+    exit_(code)
+`
+
+// pythonExit ends a python run. A cold interpreter's exit waits for the
+// script's threads, runs atexit, flushes stdout and stderr and then
+// finalizes: it frees every object, and a finalizer (__del__, a weakref
+// callback, a suspended generator's finally, an unclosed file's flush)
+// can still do something the caller sees. The freeing itself costs most
+// of the exit: ~1 ms in a parked jail and ~3 ms in a zygote's child, whose
+// every free writes to a page shared copy-on-write with the zygote.
+//
+// _jaild_prepare runs in the loader before any run: it freezes the
+// start-up heap (gc.freeze), so that gc.get_objects() later lists only
+// what was made after it, and returns exit_(code). exit_ waits for the
+// threads and runs atexit as the interpreter would, then looks at every
+// object made since the freeze: if none can run anything when freed, and
+// nothing else could make the finalization visible, it flushes stdout
+// and stderr and leaves with os._exit(code). Otherwise it unfreezes the
+// heap and leaves through the interpreter's own finalization, as before.
+// What makes a run take the slow way (TestPythonExitPath lists examples):
+//   - an object of a type with __del__ (Python or C: generators,
+//     coroutines, files, sockets that are not closed or finished), a
+//     class with __del__, a weakref with a callback, a weakref proxy;
+//   - a start-up class given a __del__ during the run;
+//   - a thread still running, an audit hook added, gc callbacks or debug
+//     flags set, warning filters changed, a C library the script loaded
+//     (ctypes: libc's own stdio buffers are flushed only by exit(3)),
+//     sys.stdout or sys.stderr replaced, a flush that fails;
+//   - an interpreter started in dev mode, with -W, or with a PYTHON*
+//     variable other than those listed in pythonExit (PYTHONMALLOCSTATS
+//     and friends print at finalization).
+//
+// A run can see one difference: gc.get_freeze_count() is not 0.
+const pythonExit = `def _jaild_prepare():
+    import sys, os, _io, _thread, _warnings, _weakref
+    had = set(sys.modules)
+    import gc, atexit
+    # Not start-up modules in a cold interpreter: hidden again (their state
+    # is the interpreter's, which a fresh import by the script shares).
+    for m in set(sys.modules) - had:
+        del sys.modules[m]
+    able = [not sys.flags.dev_mode and not sys.warnoptions and not any(
+        k.startswith(b"PYTHON") and k not in (b"PYTHONHASHSEED", b"PYTHONUNBUFFERED", b"PYTHONIOENCODING",
+                                              b"PYTHONDONTWRITEBYTECODE", b"PYTHONUTF8", b"PYTHONPATH")
+        for k in os.environb)]
+
+    # The hook lives as long as the interpreter, so it must not hold
+    # __main__'s globals (which are the script's): they would outlive the
+    # finalization, and with them the script's objects.
+    sys.addaudithook(eval('lambda ev, args: ev == "sys.addaudithook" and able.__setitem__(0, False)', {"able": able}))
+
+    def has_del(t):
+        try:
+            return any("__del__" in vars(k) for k in t.__mro__)
+        except Exception:
+            return True
+    nodel = [o for o in gc.get_objects() if issubclass(type(o), type) and not has_del(o)]
+    filters = list(_warnings.filters)
+    out, err = sys.stdout, sys.stderr
+
+    def g():
+        yield
+    async def c():
+        pass
+    async def ag():
+        yield
+    co = c()
+    kinds = {id(type(g())): "gi_frame", id(type(co)): "cr_frame", id(type(ag())): "ag_frame"}
+    co.close()
+    del co
+    for t in (_io.FileIO, _io.BufferedReader, _io.BufferedWriter, _io.BufferedRandom, _io.TextIOWrapper):
+        kinds[id(t)] = "io"
+    for t in (_io.BytesIO, _io.StringIO):
+        kinds[id(t)] = "none"  # closing them shows nothing
+    for t in (_weakref.ProxyType, _weakref.CallableProxyType):
+        kinds[id(t)] = "slow"
+    callback = _weakref.ReferenceType.__dict__["__callback__"].__get__
+    getattribute = object.__getattribute__
+
+    # The standard library's own weakref callbacks that only drop a dead
+    # entry from a list, set or dict: abc's registry (_abc's _destroy),
+    # WeakSet's, WeakValueDictionary's, WeakKeyDictionary's (when their
+    # data is a plain set or dict) and logging's list of handlers.
+    TIDY = {"WeakSet.__init__.<locals>._remove": "_weakrefset", "_removeHandlerRef": "logging",
+            "WeakValueDictionary.__init__.<locals>.remove": "weakref",
+            "WeakKeyDictionary.__init__.<locals>.remove": "weakref"}
+
+    def tidy(cb):
+        if cb is None or type(cb) is type(len) and cb.__name__ == "_destroy" and type(cb.__self__) is _weakref.ReferenceType:
+            return True
+        try:
+            m = sys.modules.get(TIDY.get(cb.__qualname__)) if type(cb) is type(tidy) else None
+            if type(m) is not type(sys) or cb.__globals__ is not getattribute(m, "__dict__"):
+                return False
+            if cb.__defaults__:
+                c = cb.__defaults__[0]()
+                return c is None or type(getattribute(c, "__dict__").get("data")) in (set, dict)
+            return True
+        except Exception:
+            return False
+
+    def closed(f):
+        # Only jaild's own or the io module's types: nothing of the script
+        # runs here.
+        try:
+            while type(f) is _io.TextIOWrapper:
+                f = f.buffer
+            if type(f) in (_io.BufferedReader, _io.BufferedWriter, _io.BufferedRandom):
+                f = f.raw
+            return type(f) is _io.FileIO and f.closed
+        except Exception:
+            return False
+
+    def quiet():
+        if not able[0] or _thread._count() or gc.callbacks or gc.get_debug() or \
+                "_ctypes" in sys.modules or sys.stdout is not out or sys.stderr is not err or \
+                sys.__stdout__ is not out or sys.__stderr__ is not err:
+            return False
+        w = sys.modules.get("warnings")
+        if list(_warnings.filters) != filters or w is not None and getattr(w, "filters", filters) != filters:
+            return False
+        if any(has_del(t) for t in nodel):
+            return False
+        seen, m, marked = {}, mark[0], False
+        for o in gc.get_objects():
+            if o is m:
+                marked = True
+            t = type(o)
+            k = seen.get(id(t))
+            if k is None:
+                k = kinds.get(id(t))
+                if k is None:
+                    k = "slow" if has_del(t) else "weakref" if issubclass(t, _weakref.ReferenceType) else "none"
+                seen[id(t)] = k
+            if k == "none":
+                continue
+            if k == "slow" or k == "io" and not closed(o) or \
+                    k == "weakref" and not tidy(callback(o)) or k.endswith("_frame") and getattr(o, k) is not None:
+                return False
+        # A script's gc.freeze() would have hidden its objects, the mark
+        # with them; its gc.unfreeze() shows the loader's, sys.stdout
+        # among them, an open file.
+        if not marked:
+            return False
+        try:
+            out.flush()
+            err.flush()
+        except Exception:
+            return False  # the interpreter's own flush tries again and tells
+        return True
+
+    slow = []
+
+    def exit_(code):
+        # As the interpreter's exit begins: threads, then atexit.
+        th = sys.modules.get("threading")
+        try:
+            if th is not None:
+                th._shutdown()
+        except BaseException:
+            pass  # the interpreter's exit calls it again, and tells
+        else:
+            atexit._run_exitfuncs()
+            try:
+                fast = quiet()
+            except Exception:
+                fast = False
+            if fast:
+                os._exit(code)  # the fast exit
+        for f in slow:
+            f()
+        # Unless the script froze the heap itself: then, as in a cold
+        # interpreter, everything that lived at its freeze stays frozen.
+        m = mark[0]
+        if any(o is m for o in gc.get_objects()):
+            gc.unfreeze()
+        if code:
+            sys.exit(code)
+
+    mark = [None]
+
+    def freeze():
+        gc.freeze()
+        mark[0] = []  # the one tracked object made after the freeze
+
+    exit_.slow, exit_.freeze = slow, freeze
+    freeze()
+    return exit_
 `
 
 // pythonLoader runs with python -c. The request is NUL-separated: the
@@ -88,7 +291,8 @@ const pythonLoader = pythonRun + `def _jaild_load():
     argv = [os.fsdecode(a) for a in parts[1:1 + n]]
     env = parts[1 + n:]
     del chunks, parts, b
-    _jaild_run(argv, env)
+    _jaild_run(argv, env, exit_)
+exit_ = _jaild_prepare()
 _jaild_load()
 `
 
@@ -144,11 +348,29 @@ func splitProgram(argv []string) (program, bool) {
 	return program{}, false
 }
 
+// exitTrace, set by tests only, makes a python loader's run write
+// exitTraceMark to stderr as it takes the fast exit (see pythonExit),
+// which is otherwise not visible by design.
+var exitTrace bool
+
+const (
+	fastExitLine  = "os._exit(code)  # the fast exit"
+	exitTraceMark = "<jaild fast exit>"
+)
+
+// pythonSource is the loader source src as runs use it.
+func pythonSource(src string) string {
+	if !exitTrace {
+		return src
+	}
+	return strings.Replace(src, fastExitLine, `os.write(2, b"`+exitTraceMark+`"); `+fastExitLine, 1)
+}
+
 // loaderArgv is the parked jail's command line.
 func loaderArgv(lang jail.Language, p program) ([]string, error) {
 	switch lang {
 	case jail.Python:
-		return append(append([]string{p.interpreter}, p.flags...), "-c", pythonLoader), nil
+		return append(append([]string{p.interpreter}, p.flags...), "-c", pythonSource(pythonLoader)), nil
 	case jail.Node:
 		if len(p.flags) > 0 {
 			return nil, fmt.Errorf("node options %v are not poolable", p.flags)

@@ -476,3 +476,72 @@ func TestPoolSetTemplates(t *testing.T) {
 		t.Fatalf("after Close: %v", leaks)
 	}
 }
+
+// TestPythonExitPath: a warm python run leaves with os._exit when its
+// exit cannot show anything a finalizing exit would (pythonExit), and
+// through the interpreter's finalization otherwise; either way what the
+// caller gets is what a cold run gives. The fast exit is seen through
+// exitTrace's mark on stderr, which the comparison with cold leaves out.
+func TestPythonExitPath(t *testing.T) {
+	exitTrace = true
+	t.Cleanup(func() { exitTrace = false })
+	kinds := warmKinds(t, jail.Python) // made after exitTrace is set
+	const del = "class D:\n    def __del__(s): print('del')\n"
+	for _, tc := range []struct {
+		name, code string
+		fast       bool
+		exit       int
+		out        string // in the cold run's stdout or stderr
+	}{
+		{"print", "print(1)", true, 0, "1\n"},
+		{"imports", "import json, re, collections, typing, dataclasses, math, random, itertools, functools, logging, enum, threading\nprint(json.dumps({'a': re.sub('b', 'c', 'ab')}))", true, 0, `{"a": "ac"}`},
+		{"big heap", "x = [{'k': i} for i in range(200000)]\nprint(len(x))", true, 0, "200000"},
+		{"unflushed", "import sys\nsys.stdout.write('no newline')", true, 0, "no newline"},
+		{"sys.exit(3)", "import sys\nprint('x')\nsys.exit(3)", true, 3, "x"},
+		{"exception", "def f():\n    raise ValueError('boom')\nf()", true, 1, "ValueError: boom"},
+		{"exception keeps its frames", del + "import atexit\natexit.register(print, 'atexit')\ndef f():\n    d = D()\n    raise ValueError('boom')\nf()", false, 1, "atexit\ndel\n"},
+		{"logging", "import logging\nlogging.basicConfig()\nlogging.warning('careful')", true, 0, "WARNING:root:careful"},
+		{"atexit", "import atexit\natexit.register(print, 'at exit')", true, 0, "at exit"},
+		{"thread joined", "import threading, time\nthreading.Thread(target=lambda: (time.sleep(0.05), print('thread'))).start()", true, 0, "thread"},
+		{"closed file", "with open('/tmp/f', 'w') as f:\n    f.write('a')\nprint(open('/tmp/f').read())", true, 0, "a"},
+		{"finished generator", "def g():\n    yield 1\nx = g()\nprint(list(x))", true, 0, "[1]"},
+		{"sys.exit(message)", "import sys\nsys.exit('bye')", false, 1, "bye"},
+		{"__del__", del + "d = D()", false, 0, "del"},
+		{"class with __del__", del, true, 0, ""},
+		{"suspended generator", "def g():\n    try:\n        yield 1\n    finally:\n        print('finally')\nx = g()\nnext(x)", false, 0, "finally"},
+		{"coroutine never awaited", "async def c():\n    pass\nx = c()", false, 0, ""},
+		{"open file", "f = open('/tmp/f', 'w')\nf.write('a')", false, 0, ""},
+		{"stdout as a file", "import os\nout = os.fdopen(1, 'w')\nout.write('via fdopen')", false, 0, "via fdopen"},
+		{"weakref callback", "import weakref\nclass C: pass\nc = C()\nr = weakref.ref(c, lambda r: print('callback'))", false, 0, ""},
+		{"start-up class given __del__", "import os\nos._Environ.__del__ = lambda s: print('environ del')", false, 0, ""},
+		// A cold interpreter does not finalize what the script froze.
+		{"gc.freeze by the script", del + "import gc\nd = D()\ngc.freeze()", false, 0, ""},
+		{"gc.unfreeze by the script", "import gc\ngc.unfreeze()\nprint(1)", false, 0, "1"},
+		{"daemon thread", "import threading, time\nthreading.Thread(target=time.sleep, args=(30,), daemon=True).start()", false, 0, ""},
+		{"stdout replaced", "import sys\nsys.stdout = sys.stderr\nprint('to stderr')", false, 0, "to stderr"},
+		{"audit hook", "import sys\nsys.addaudithook(lambda e, a: e == 'cpython._PySys_ClearAuditHooks' and print('hook'))", false, 0, ""},
+		{"gc callback", "import gc\ngc.callbacks.append(lambda *a: None)", false, 0, ""},
+		{"warning filters", "import warnings\nwarnings.simplefilter('always')", false, 0, ""},
+		{"ctypes", "import ctypes\nctypes.CDLL(None).printf(b'from libc\\n')", false, 0, "from libc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := poolSpec(t, jail.Python, tc.code)
+			cold := runJail(t, spec)
+			if cold.ExitCode != tc.exit || !strings.Contains(string(cold.Stdout)+string(cold.Stderr), tc.out) {
+				t.Errorf("cold run: exit %d, stdout %q, stderr %q; want exit %d and %q", cold.ExitCode, cold.Stdout, cold.Stderr, tc.exit, tc.out)
+			}
+			for _, k := range kinds {
+				warm := k.run(t, spec)
+				stderr, fast := strings.CutSuffix(string(warm.Stderr), exitTraceMark)
+				if fast != tc.fast {
+					t.Errorf("%s: fast exit %v, want %v (stderr %q)", k.name, fast, tc.fast, warm.Stderr)
+				}
+				if cold.Status != warm.Status || cold.ExitCode != warm.ExitCode || string(cold.Stdout) != string(warm.Stdout) ||
+					string(cold.Stderr) != stderr {
+					t.Errorf("%s:\ncold %s %d %q %q\nwarm %s %d %q %q", k.name, cold.Status, cold.ExitCode, cold.Stdout, cold.Stderr,
+						warm.Status, warm.ExitCode, warm.Stdout, stderr)
+				}
+			}
+		})
+	}
+}

@@ -80,7 +80,7 @@ func (r *Runner) startZygote(lang jail.Language, tmpl *jail.Spec, prog program) 
 		return nil, err
 	}
 	spec := *tmpl
-	spec.Argv = append(append([]string{prog.interpreter}, prog.flags...), "-c", zygoteLoader)
+	spec.Argv = append(append([]string{prog.interpreter}, prog.flags...), "-c", pythonSource(zygoteLoader))
 	spec.Env, spec.Files, spec.Stdin, spec.Output = jail.StartupEnv(tmpl.Env), nil, nil, nil
 	if err := spec.Validate(); err != nil {
 		return nil, err

@@ -43,6 +43,7 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
     # their Python wrappers): a Python module the zygote imports can stay
     # reachable from C state in every child (see the end of child()).
     import os, _socket as socket, _signal as signal, _struct as struct, select, fcntl, ctypes
+    exit_ = _jaild_prepare()
     libc = ctypes.CDLL(None, use_errno=True)
     L = ctypes.c_long
 
@@ -92,6 +93,9 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
         _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
     class CapData(ctypes.Structure):
         _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+    # Made here: ctypes keeps a weakref proxy per array type it makes, and
+    # a child that made one would have to finalize at exit (pythonExit).
+    cap_hdr, cap_data = CapHdr(0x20080522, 0), (CapData * 2)()
 
     def readn(s, n):
         # One buffer, filled in place: the request is charged to the run's
@@ -178,8 +182,7 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
         for c in range(last_cap + 1):
             sys_(157, 24, c)  # PR_CAPBSET_DROP
         sys_(157, 47, 4, 0, 0, 0)  # PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL
-        hdr, data = CapHdr(0x20080522, 0), (CapData * 2)()
-        sys_(126, ctypes.byref(hdr), ctypes.byref(data))  # capset: nothing left
+        sys_(126, ctypes.byref(cap_hdr), ctypes.byref(cap_data))  # capset: nothing left
         return argv, env
 
     def child(rs, fds):
@@ -210,17 +213,21 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
         rs.detach()
         ctl.detach()
         os.closerange(3, 1 << 20)
+        # exit_.keep holds the modules, so that this frees nothing: every
+        # free would copy a page shared with the zygote.
         for m in [m for m in sys.modules if m not in base]:
             del sys.modules[m]
-        # _ctypes keeps ctypes' types in C caches for good, and through
-        # their methods ctypes' globals, which hold os: os would outlive
-        # the collection at exit, and with it any script object hung on
-        # it (os.x = obj) and the script's globals it reaches, whose
-        # finalizers would then not run as in a cold jail
-        # (TestPoolExitLooksCold). An import of ctypes by the script
-        # starts afresh and resets those caches.
-        vars(ctypes).clear()
-        return argv, env
+        return argv, env, exit_
+
+    # _ctypes keeps ctypes' types in C caches for good, and through their
+    # methods ctypes' globals, which hold os: os would outlive the
+    # collection of an exit that finalizes, and with it any script object
+    # hung on it (os.x = obj) and the script's globals it reaches, whose
+    # finalizers would then not run as in a cold jail
+    # (TestPoolExitLooksCold). An import of ctypes by the script starts
+    # afresh and resets those caches.
+    exit_.slow.append(lambda: vars(ctypes).clear())
+    exit_.keep = list(sys.modules.values())
 
     # After unshare(CLONE_NEWPID) only the next fork goes into the new
     # namespace, and the kernel refuses another unshare until the zygote's
@@ -232,11 +239,6 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
     signal.signal(signal.SIGCHLD, lambda s, f: None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # no KeyboardInterrupt in the zygote
     signal.set_wakeup_fd(wfd)
-    # No gc.freeze() here, although the children's final collections copy
-    # most of the shared heap's pages (it would save ~2 ms of CPU per run):
-    # a frozen start-up module is not collected at exit, so a script
-    # object it reaches (os.x = obj) keeps the script's globals from being
-    # finalized while stdout still works (TestPoolExitLooksCold).
     ctl.send(b"R")
     runs = {}
     while True:
@@ -274,6 +276,9 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
                 os.close(fd)
             continue
         rs = socket.socket(fileno=fds[0])
+        # What the zygote made since the last run stays out of the child's
+        # collections and its exit's look at what the run made (pythonExit).
+        exit_.freeze()
         try:
             sys_(272, PID)
             try:
