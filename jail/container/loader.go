@@ -60,6 +60,8 @@ const pythonRun = pythonExit + `def _jaild_run(argv, env, exit_):
             src = f.read()
         code = compile(src, script, "exec", dont_inherit=True)
         del f, src, argv, env, b
+        # What the loader made for this run stays out of the exit's look.
+        exit_.freeze()
         exec(code, g)
     except SystemExit as e:
         # Only the codes the interpreter turns into an exit status without
@@ -139,7 +141,10 @@ const pythonExit = `def _jaild_prepare():
             return any("__del__" in vars(k) for k in t.__mro__)
         except Exception:
             return True
-    nodel = [o for o in gc.get_objects() if issubclass(type(o), type) and not has_del(o)]
+    # The dicts of the start-up classes without __del__, as mapping
+    # proxies: looking into them at exit copies only the proxies' few
+    # pages, not one per class (type objects are many and large).
+    nodel = [vars(o) for o in gc.get_objects() if issubclass(type(o), type) and not has_del(o)]
     filters = list(_warnings.filters)
     out, err = sys.stdout, sys.stderr
 
@@ -204,7 +209,7 @@ const pythonExit = `def _jaild_prepare():
         w = sys.modules.get("warnings")
         if list(_warnings.filters) != filters or w is not None and getattr(w, "filters", filters) != filters:
             return False
-        if any(has_del(t) for t in nodel):
+        if any("__del__" in d for d in nodel):
             return False
         seen, m, marked = {}, mark[0], False
         for o in gc.get_objects():
@@ -269,6 +274,9 @@ const pythonExit = `def _jaild_prepare():
         mark[0] = []  # the one tracked object made after the freeze
 
     exit_.slow, exit_.freeze = slow, freeze
+    # The interpreter's first compile() costs ~1 ms (the parser's first
+    # use); made here, it is out of every run.
+    compile("pass", "<jaild>", "exec")
     freeze()
     return exit_
 `

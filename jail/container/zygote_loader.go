@@ -179,9 +179,7 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
         os.chdir("/work")
         sys_(160, 0, struct.pack("<QQ", cpu_soft, cpu_hard))  # setrlimit(RLIMIT_CPU)
         sys_(160, 1, struct.pack("<QQ", size, size))  # setrlimit(RLIMIT_FSIZE)
-        for c in range(last_cap + 1):
-            sys_(157, 24, c)  # PR_CAPBSET_DROP
-        sys_(157, 47, 4, 0, 0, 0)  # PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL
+        # The bounding and ambient sets came empty from the zygote.
         sys_(126, ctypes.byref(cap_hdr), ctypes.byref(cap_data))  # capset: nothing left
         return argv, env
 
@@ -239,6 +237,13 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
     signal.signal(signal.SIGCHLD, lambda s, f: None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # no KeyboardInterrupt in the zygote
     signal.set_wakeup_fd(wfd)
+    # The bounding and ambient sets are emptied once, here, for every
+    # child: the zygote never execs, and a capability out of the bounding
+    # set stays in its permitted and effective sets until the child's
+    # capset drops those.
+    for c in range(last_cap + 1):
+        sys_(157, 24, c)  # PR_CAPBSET_DROP
+    sys_(157, 47, 4, 0, 0, 0)  # PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL
     ctl.send(b"R")
     runs = {}
     while True:
@@ -297,10 +302,13 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
             continue
         if pid == 0:
             del ready, msg, anc, runs, first
-            return child(rs, fds[1:])
+            # The script runs below the zygote's frame: returning first
+            # would free its locals, each free a copied page.
+            _jaild_run(*child(rs, fds[1:]))
+            return
         for fd in fds[1:]:
             os.close(fd)
         runs[pid] = rs
         sys_(308, own_pid_ns, PID)  # setns
-_jaild_run(*_jaild_zygote())
+_jaild_zygote()
 `
