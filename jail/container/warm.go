@@ -73,6 +73,9 @@ func (j *run) launchParked(p *parked) error {
 		return fmt.Errorf("start parked jail: %w", err)
 	}
 	p.stdin, p.req, p.out, p.err = inW, reqW, outR, errR
+	if pid, err := j.process.Pid(); err == nil {
+		j.holdMountNS(pid)
+	}
 	j.exited = j.watchExit()
 	if err := j.containerCgroups(); err != nil {
 		return err

@@ -193,6 +193,7 @@ func (z *zygote) child(spec *jail.Spec, prog program) (j *run, started bool, err
 	if err := readChildReady(j.zconn); err != nil {
 		return fail(err)
 	}
+	j.holdMountNS(pid) // its own, unshared before b"G"
 	_ = j.zconn.SetDeadline(time.Time{})
 	// The child is a jail now and goes on to the script: the run's clock
 	// and counters start here, so that they leave out the child's setup
