@@ -201,7 +201,10 @@ func run(o options) (*report, error) {
 		m.P50, m.P90, m.P99, m.Mean = pct(m.samples, 50), pct(m.samples, 90), pct(m.samples, 99), mean(m.samples)
 	}
 
-	// Throughput with 1 and 8 clients, modes interleaved in rounds.
+	// Throughput with 1 and 8 clients, modes interleaved in rounds. As
+	// for latency, every burst starts with the warm pool full: the
+	// refills of a warm burst's jails (a cold build each) would otherwise
+	// run during the next mode's burst, and be counted in its CPU.
 	sampler := newRSSSampler(map[string]int{"cold": cold.pid(), "warm": warm.pid(), "zygote": zyg.pid()})
 	const rounds = 4
 	for _, conc := range []int{1, 8} {
@@ -209,6 +212,9 @@ func run(o options) (*report, error) {
 		busy := map[*modeStats]time.Duration{}
 		for r := 0; r < rounds; r++ {
 			for _, m := range modes {
+				if err := warm.waitParked(60*time.Second, 5*time.Millisecond); err != nil {
+					return nil, err
+				}
 				b0 := busyCPU()
 				d, errs, first := burst(ctx, m.run, o.tputRuns/rounds, conc)
 				dur[m] += d
