@@ -309,6 +309,15 @@ _jaild_load()
 // globalThis and the source in process._eval; all are removed.
 const nodeLoader = `(() => {
 const fs = require('fs'); const Module = require('module');
+// What a script's first lines would pay for (~15 ms, most of a warm
+// run), paid while parked: the stdio streams (created on first use; on
+// pipes they load net and stream) and loading a CommonJS module (its
+// compile path and the ESM loader that the first load() sets up), here
+// one of an extension of its own that reads no file.
+process.stdin; process.stdout; process.stderr;
+Module._extensions['.jaild-warm-up'] = (m, f) => m._compile('', f);
+new Module('[jaild warm-up]').load('/[jaild warm-up].jaild-warm-up');
+delete Module._extensions['.jaild-warm-up'];
 fs.writeSync(4, 'R'); fs.closeSync(4);
 const chunks = []; const buf = Buffer.alloc(65536);
 for (;;) { const n = fs.readSync(3, buf, 0, buf.length, null); if (n === 0) break; chunks.push(Buffer.from(buf.subarray(0, n))); }

@@ -122,7 +122,10 @@ print(json.dumps({"argv": sys.argv, "orig": sys.orig_argv, "env": dict(os.enviro
   "main": sorted(k for k in globals() if k not in ("sys", "os", "json")), "file": __file__, "name": __name__,
   "mods": sorted(m for m in sys.modules if m != "json" and not m.startswith("json.")),
   "cwd": os.getcwd(), "stdin": sys.stdin.read(), "fds": sorted(os.listdir("/proc/self/fd"))}))`},
-		{jail.Node, `const fs = require('fs');
+		// A parked node has its stdio streams already (the loader's
+		// warm-up), and with them a descriptor node opens for them: the
+		// script makes them first, so that the count compares the same.
+		{jail.Node, `const fs = require('fs'); process.stdin; process.stdout; process.stderr;
 console.log(JSON.stringify({argv: process.argv, execArgv: process.execArgv, env: process.env,
   globals: Object.keys(globalThis), main: require.main === module, file: __filename, eval: process._eval,
   cwd: process.cwd(), stdin: fs.readFileSync(0, 'utf8'), fds: fs.readdirSync('/proc/self/fd').length}))`},
@@ -543,5 +546,26 @@ func TestPythonExitPath(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPoolNodeStdin: a parked node made its stdio streams ahead (the
+// loader's warm-up); a script that reads process.stdin as a stream gets
+// all of its input, as cold.
+func TestPoolNodeStdin(t *testing.T) {
+	k := warmKinds(t, jail.Node)[0]
+	spec := poolSpec(t, jail.Node, `let d = ''; process.stdin.setEncoding('utf8');
+process.stdin.on('data', (c) => { d += c; });
+process.stdin.on('end', () => { process.stdout.write(JSON.stringify(d)); process.stderr.write('done'); });`)
+	spec.Stdin = []byte("line 1\nline 2\n" + strings.Repeat("x", 200000))
+	cold, warm := runJail(t, spec), k.run(t, spec)
+	wantStatus(t, cold, jail.StatusOK)
+	want, _ := json.Marshal(string(spec.Stdin))
+	if string(cold.Stdout) != string(want) || string(cold.Stderr) != "done" {
+		t.Fatalf("cold run: stdout %d bytes, stderr %q", len(cold.Stdout), cold.Stderr)
+	}
+	if warm.Status != cold.Status || string(warm.Stdout) != string(cold.Stdout) || string(warm.Stderr) != string(cold.Stderr) {
+		t.Errorf("warm %s, stdout %d bytes, stderr %q; cold %s, %d bytes, %q", warm.Status, len(warm.Stdout), warm.Stderr,
+			cold.Status, len(cold.Stdout), cold.Stderr)
 	}
 }
