@@ -556,13 +556,14 @@ func TestPoolNodeStdin(t *testing.T) {
 	k := warmKinds(t, jail.Node)[0]
 	spec := poolSpec(t, jail.Node, `let d = ''; process.stdin.setEncoding('utf8');
 process.stdin.on('data', (c) => { d += c; });
-process.stdin.on('end', () => { process.stdout.write(JSON.stringify(d)); process.stderr.write('done'); });`)
-	spec.Stdin = []byte("line 1\nline 2\n" + strings.Repeat("x", 200000))
+process.stdin.on('end', () => { process.stdout.write(d.length + ' ' + JSON.stringify(d.slice(0, 14) + d.slice(-3))); process.stderr.write('done'); });`)
+	// More than a pipe's 64 KiB, so that it comes in several reads.
+	spec.Stdin = []byte("line 1\nline 2\n" + strings.Repeat("x", 100000) + "end")
 	cold, warm := runJail(t, spec), k.run(t, spec)
 	wantStatus(t, cold, jail.StatusOK)
-	want, _ := json.Marshal(string(spec.Stdin))
-	if string(cold.Stdout) != string(want) || string(cold.Stderr) != "done" {
-		t.Fatalf("cold run: stdout %d bytes, stderr %q", len(cold.Stdout), cold.Stderr)
+	want := fmt.Sprintf("%d %q", len(spec.Stdin), "line 1\nline 2\nend")
+	if string(cold.Stdout) != want || string(cold.Stderr) != "done" {
+		t.Fatalf("cold run: stdout %q, stderr %q; want %q", cold.Stdout, cold.Stderr, want)
 	}
 	if warm.Status != cold.Status || string(warm.Stdout) != string(cold.Stdout) || string(warm.Stderr) != string(cold.Stderr) {
 		t.Errorf("warm %s, stdout %d bytes, stderr %q; cold %s, %d bytes, %q", warm.Status, len(warm.Stdout), warm.Stderr,
