@@ -310,11 +310,14 @@ _jaild_load()
 const nodeLoader = `(() => {
 const fs = require('fs'); const Module = require('module');
 // What a script's first lines would pay for (~15 ms, most of a warm
-// run), paid while parked: the stdio streams (created on first use; on
-// pipes they load net and stream) and loading a CommonJS module (its
-// compile path and the ESM loader that the first load() sets up), here
-// one of an extension of its own that reads no file.
-process.stdin; process.stdout; process.stderr;
+// run), paid while parked: the modules behind the stdio streams (made on
+// first use; on pipes they load net and stream, with tty for a terminal)
+// and loading a CommonJS module (its compile path and the ESM loader that
+// the first load() sets up), here one of an extension of its own that
+// reads no file. Not the streams themselves: making them sets O_NONBLOCK
+// on fds 0-2, and a script's fs.readFileSync(0) would then fail with
+// EAGAIN, and fs.writeSync(1, …) write short (TestPoolNodeStdio).
+require('net'); require('tty');
 Module._extensions['.jaild-warm-up'] = (m, f) => m._compile('', f);
 new Module('[jaild warm-up]').load('/[jaild warm-up].jaild-warm-up');
 delete Module._extensions['.jaild-warm-up'];

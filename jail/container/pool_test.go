@@ -122,10 +122,7 @@ print(json.dumps({"argv": sys.argv, "orig": sys.orig_argv, "env": dict(os.enviro
   "main": sorted(k for k in globals() if k not in ("sys", "os", "json")), "file": __file__, "name": __name__,
   "mods": sorted(m for m in sys.modules if m != "json" and not m.startswith("json.")),
   "cwd": os.getcwd(), "stdin": sys.stdin.read(), "fds": sorted(os.listdir("/proc/self/fd"))}))`},
-		// A parked node has its stdio streams already (the loader's
-		// warm-up), and with them a descriptor node opens for them: the
-		// script makes them first, so that the count compares the same.
-		{jail.Node, `const fs = require('fs'); process.stdin; process.stdout; process.stderr;
+		{jail.Node, `const fs = require('fs');
 console.log(JSON.stringify({argv: process.argv, execArgv: process.execArgv, env: process.env,
   globals: Object.keys(globalThis), main: require.main === module, file: __filename, eval: process._eval,
   cwd: process.cwd(), stdin: fs.readFileSync(0, 'utf8'), fds: fs.readdirSync('/proc/self/fd').length}))`},
@@ -549,9 +546,32 @@ func TestPythonExitPath(t *testing.T) {
 	}
 }
 
-// TestPoolNodeStdin: a parked node made its stdio streams ahead (the
-// loader's warm-up); a script that reads process.stdin as a stream gets
-// all of its input, as cold.
+// TestPoolNodeStdio: a parked node loaded its stdio streams' modules
+// ahead (the loader's warm-up); a script reads and writes its stdio as a
+// cold one does: process.stdin as a stream, fs.readFileSync(0) of more
+// than a pipe holds, fs.writeSync(1, …) of 1 MiB in one call (short, or
+// EAGAIN, were the fds left non-blocking).
+func TestPoolNodeStdio(t *testing.T) {
+	k := warmKinds(t, jail.Node)[0]
+	spec := poolSpec(t, jail.Node, `const fs = require('fs');
+const d = fs.readFileSync(0, 'utf8');
+const n = fs.writeSync(1, 'y'.repeat(1 << 20));
+fs.writeSync(2, d.length + ' ' + n);`)
+	spec.Stdin = []byte(strings.Repeat("z", 300000))
+	spec.Limits.Output = 4 << 20
+	cold, warm := runJail(t, spec), k.run(t, spec)
+	wantStatus(t, cold, jail.StatusOK)
+	want := fmt.Sprintf("%d %d", len(spec.Stdin), 1<<20)
+	if string(cold.Stderr) != want || len(cold.Stdout) != 1<<20 {
+		t.Fatalf("cold run: stderr %q, %d bytes of stdout; want %q and 1 MiB", cold.Stderr, len(cold.Stdout), want)
+	}
+	if warm.Status != cold.Status || string(warm.Stderr) != want || len(warm.Stdout) != 1<<20 {
+		t.Errorf("warm %s: stderr %q, %d bytes of stdout; want %q and 1 MiB", warm.Status, warm.Stderr, len(warm.Stdout), want)
+	}
+}
+
+// TestPoolNodeStdin: a script that reads process.stdin as a stream gets
+// all of its input, warm as cold.
 func TestPoolNodeStdin(t *testing.T) {
 	k := warmKinds(t, jail.Node)[0]
 	spec := poolSpec(t, jail.Node, `let d = ''; process.stdin.setEncoding('utf8');
