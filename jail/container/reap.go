@@ -96,7 +96,11 @@ func removeCgroup(path string) error {
 		return fmt.Errorf("open cgroup %s: %w", path, err)
 	}
 	if !m.Exists() {
-		return m.Destroy() // v1: other hierarchies may still hold it
+		// v1: other hierarchies may still hold it, with tasks: a zygote's
+		// child has a cgroup of its own only in childSubsystems, and
+		// Exists and GetAllPids read devices (and Freeze, freezer).
+		killTasks(m.GetPaths())
+		return m.Destroy()
 	}
 	_ = m.Freeze(cgroups.Frozen)
 	pids, _ := m.GetAllPids()
@@ -108,4 +112,28 @@ func removeCgroup(path string) error {
 		return fmt.Errorf("remove cgroup %s: %w", path, err)
 	}
 	return nil
+}
+
+// killTasks SIGKILLs the tasks of the cgroup dirs in paths until none is
+// left (for up to a second). A zygote's child is PID 1 of its own PID
+// namespace, so killing it takes the rest of the namespace with it,
+// whatever forks in between.
+func killTasks(paths map[string]string) {
+	for i := 0; i < 100; i++ {
+		found := false
+		for _, dir := range paths {
+			pids, err := cgroups.GetPids(dir)
+			if err != nil {
+				continue
+			}
+			for _, pid := range pids {
+				found = true
+				_ = unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+		if !found {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
