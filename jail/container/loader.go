@@ -55,6 +55,7 @@ const pythonRun = pythonExit + `def _jaild_run(argv, env, exit_):
     g.update(__name__="__main__", __doc__=None, __package__=None, __spec__=None,
              __annotations__={}, __builtins__=b, __file__=script, __cached__=None,
              __loader__=sys.modules["_frozen_importlib_external"].SourceFileLoader("__main__", script))
+    again = None
     try:
         with open(script, "rb") as f:
             src = f.read()
@@ -68,10 +69,11 @@ const pythonRun = pythonExit + `def _jaild_run(argv, env, exit_):
         # printing anything; the rest (a message, a bool, an object)
         # leave as they would cold.
         if type(e) is not SystemExit or not (e.code is None or type(e.code) is int and 0 <= e.code <= 255):
-            raise
-        code = e.code or 0
-    except KeyboardInterrupt:
-        raise
+            again = e
+        else:
+            code = e.code or 0
+    except KeyboardInterrupt as e:
+        again = e
     except BaseException as e:
         tb = e.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename == "<string>":
@@ -85,7 +87,25 @@ const pythonRun = pythonExit + `def _jaild_run(argv, env, exit_):
         del tb
     else:
         code = 0
-    exit_(code)
+    # Under a trace or profile function of the script's, no function of
+    # the loader's may run (a tracer would see it): the interpreter exits.
+    if again is None and exit_.gettrace() is None and exit_.getprofile() is None:
+        exit_(code)  # leaves at once when finalizing could show nothing
+    # The interpreter finalizes: as it would have without the loader's
+    # freeze (unless the script froze the heap itself), in calls to C only.
+    for d in exit_.clear:
+        d.clear()
+    m = exit_.mark[0]
+    try:
+        if exit_.blocks() - exit_.mark[1] > exit_.most or id(m) in map(id, exit_.objects()):
+            exit_.unfreeze()
+    except MemoryError:
+        exit_.unfreeze()
+    del m
+    if again is not None:
+        raise again
+    if code:
+        raise SystemExit(code)
 `
 
 // pythonExit ends a python run. A cold interpreter's exit waits for the
@@ -119,22 +139,31 @@ const pythonRun = pythonExit + `def _jaild_run(argv, env, exit_):
 //
 // A run can see one difference: gc.get_freeze_count() is not 0.
 const pythonExit = `def _jaild_prepare():
-    import sys, os, _io, _thread, _warnings, _weakref
+    import sys, os, _io, _signal, _thread, _warnings, _weakref
     had = set(sys.modules)
     import gc, atexit
     # Not start-up modules in a cold interpreter: hidden again (their state
     # is the interpreter's, which a fresh import by the script shares).
     for m in set(sys.modules) - had:
         del sys.modules[m]
+    # What the exit calls, taken now: the script may replace os._exit,
+    # _thread._count and the like, but not these.
+    _exit, objects, freeze_, count, getsignal = os._exit, gc.get_objects, gc.freeze, _thread._count, _signal.getsignal
+    blocks, run_atexit, sigmask, SIG_BLOCK, SIG_SETMASK = sys.getallocatedblocks, atexit._run_exitfuncs, \
+        _signal.pthread_sigmask, _signal.SIG_BLOCK, _signal.SIG_SETMASK
+    signals = sorted(_signal.valid_signals())
+    handlers = [getsignal(n) for n in signals]
     able = [not sys.flags.dev_mode and not sys.warnoptions and not any(
         k.startswith(b"PYTHON") and k not in (b"PYTHONHASHSEED", b"PYTHONUNBUFFERED", b"PYTHONIOENCODING",
                                               b"PYTHONDONTWRITEBYTECODE", b"PYTHONUTF8", b"PYTHONPATH")
         for k in os.environb)]
 
-    # The hook lives as long as the interpreter, so it must not hold
-    # __main__'s globals (which are the script's): they would outlive the
-    # finalization, and with them the script's objects.
-    sys.addaudithook(eval('lambda ev, args: ev == "sys.addaudithook" and able.__setitem__(0, False)', {"able": able}))
+    # Audit events: a hook the script adds, and a start-up object given
+    # another class (whose __del__ the look below would not see). The
+    # hook lives as long as the interpreter, so it holds nothing of
+    # __main__'s.
+    sys.addaudithook(eval('lambda ev, args: (ev == "sys.addaudithook" or ev == "object.__setattr__" and '
+                          'args[1] == "__class__") and able.__setitem__(0, False)', {"able": able}))
 
     def has_del(t):
         try:
@@ -144,7 +173,7 @@ const pythonExit = `def _jaild_prepare():
     # The dicts of the start-up classes without __del__, as mapping
     # proxies: looking into them at exit copies only the proxies' few
     # pages, not one per class (type objects are many and large).
-    nodel = [vars(o) for o in gc.get_objects() if issubclass(type(o), type) and not has_del(o)]
+    nodel = [vars(o) for o in objects() if issubclass(type(o), type) and not has_del(o)]
     filters = list(_warnings.filters)
     out, err = sys.stdout, sys.stderr
 
@@ -202,17 +231,24 @@ const pythonExit = `def _jaild_prepare():
             return False
 
     def quiet():
-        if not able[0] or _thread._count() or gc.callbacks or gc.get_debug() or \
-                "_ctypes" in sys.modules or sys.stdout is not out or sys.stderr is not err or \
-                sys.__stdout__ is not out or sys.__stderr__ is not err:
+        if not able[0] or count() or gc.callbacks or gc.get_debug() or \
+                "_ctypes" in sys.modules or "_xxsubinterpreters" in sys.modules or sys.stdout is not out or \
+                sys.stderr is not err or sys.__stdout__ is not out or sys.__stderr__ is not err or \
+                [getsignal(n) for n in signals] != handlers:
             return False
         w = sys.modules.get("warnings")
         if list(_warnings.filters) != filters or w is not None and getattr(w, "filters", filters) != filters:
             return False
         if any("__del__" in d for d in nodel):
             return False
+        # The look's list takes 8 bytes per object the run made: past
+        # exit_.most memory blocks made (a dict of ints is about three),
+        # the interpreter finalizes (a run near its memory limit must not
+        # die of the look; 250,000 blocks is at most 2 MB of list).
+        if blocks() - mark[1] > exit_.most:
+            return False
         seen, m, marked = {}, mark[0], False
-        for o in gc.get_objects():
+        for o in objects():
             if o is m:
                 marked = True
             t = type(o)
@@ -239,52 +275,66 @@ const pythonExit = `def _jaild_prepare():
             return False  # the interpreter's own flush tries again and tells
         return True
 
-    slow = []
-
     def exit_(code):
-        # As the interpreter's exit begins: threads, then atexit.
+        # As the interpreter's exit begins: threads, then atexit. With a
+        # thread still running the interpreter does it all itself. (An
+        # exception out of threading's _shutdown, which a script can only
+        # cause through threading's internals, is not reported here as
+        # the interpreter would.)
+        if count():
+            return
         th = sys.modules.get("threading")
         try:
             if th is not None:
                 th._shutdown()
         except BaseException:
-            pass  # the interpreter's exit calls it again, and tells
-        else:
-            atexit._run_exitfuncs()
-            try:
-                fast = quiet()
-            except Exception:
-                fast = False
-            if fast:
-                os._exit(code)  # the fast exit
-        for f in slow:
-            f()
-        # Unless the script froze the heap itself: then, as in a cold
-        # interpreter, everything that lived at its freeze stays frozen.
-        m = mark[0]
-        if any(o is m for o in gc.get_objects()):
-            gc.unfreeze()
-        if code:
-            sys.exit(code)
+            return
+        run_atexit()
+        # No signal handler of the script's may run in the loader's code
+        # (one arriving now waits for the interpreter's exit, or for none).
+        old = sigmask(SIG_BLOCK, signals)
+        try:
+            fast = quiet()
+        except BaseException:
+            fast = False
+        if fast:
+            _exit(code)  # the fast exit
+        sigmask(SIG_SETMASK, old)
 
-    mark = [None]
+    mark = [None, 0]
 
     def freeze():
-        gc.freeze()
+        freeze_()
         mark[0] = []  # the one tracked object made after the freeze
+        mark[1] = blocks()
 
-    exit_.slow, exit_.freeze = slow, freeze
+    exit_.clear, exit_.freeze, exit_.mark, exit_.most = [], freeze, mark, 250000
+    exit_.blocks, exit_.objects, exit_.unfreeze = blocks, objects, gc.unfreeze
+    exit_.gettrace, exit_.getprofile = sys.gettrace, sys.getprofile
     # The interpreter's first compile() costs ~1 ms (the parser's first
     # use); made here, it is out of every run.
     compile("pass", "<jaild>", "exec")
     freeze()
     return exit_
+
+
+def _jaild_private(*fs):
+    # The loader's functions, with globals of their own: a script's globals
+    # are __main__'s, and a script that names a variable type, list or
+    # any must not change what the loader calls. Builtins are a copy, for
+    # the same reason.
+    import builtins
+    ns = {"__builtins__": dict(vars(builtins)), "__name__": "jaild"}
+    for f in fs:
+        ns[f.__name__] = type(f)(f.__code__, ns, f.__name__, f.__defaults__, f.__closure__)
+    return ns
 `
 
 // pythonLoader runs with python -c. The request is NUL-separated: the
 // number of argv entries, argv (argv[0] is the script path), then env.
 const pythonLoader = pythonRun + `def _jaild_load():
     import os
+    exit_ = _jaild_prepare()
     os.write(4, b"R")
     os.close(4)
     chunks = []
@@ -300,8 +350,7 @@ const pythonLoader = pythonRun + `def _jaild_load():
     env = parts[1 + n:]
     del chunks, parts, b
     _jaild_run(argv, env, exit_)
-exit_ = _jaild_prepare()
-_jaild_load()
+_jaild_private(_jaild_prepare, _jaild_run, _jaild_load)["_jaild_load"]()
 `
 
 // nodeLoader runs with node -e. Same request format as pythonLoader.
@@ -374,7 +423,7 @@ func splitProgram(argv []string) (program, bool) {
 var exitTrace bool
 
 const (
-	fastExitLine  = "os._exit(code)  # the fast exit"
+	fastExitLine  = "_exit(code)  # the fast exit"
 	exitTraceMark = "<jaild fast exit>"
 )
 

@@ -224,7 +224,7 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
     # finalizers would then not run as in a cold jail
     # (TestPoolExitLooksCold). An import of ctypes by the script starts
     # afresh and resets those caches.
-    exit_.slow.append(lambda: vars(ctypes).clear())
+    exit_.clear.append(vars(ctypes))
     exit_.keep = list(sys.modules.values())
 
     # After unshare(CLONE_NEWPID) only the next fork goes into the new
@@ -245,7 +245,7 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
         sys_(157, 24, c)  # PR_CAPBSET_DROP
     sys_(157, 47, 4, 0, 0, 0)  # PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL
     ctl.send(b"R")
-    runs = {}
+    runs, st = {}, None
     while True:
         ready = select.select([ctl, rfd], [], [])[0]
         if rfd in ready:
@@ -301,7 +301,10 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
                 os.close(fd)
             continue
         if pid == 0:
-            del ready, msg, anc, runs, first
+            # The script runs below this frame, whose locals it can read
+            # (sys._getframe): nothing of another run may be among them,
+            # such as st, the last wait status the zygote reaped.
+            del ready, msg, anc, runs, first, st
             # The script runs below the zygote's frame: returning first
             # would free its locals, each free a copied page.
             _jaild_run(*child(rs, fds[1:]))
@@ -310,5 +313,5 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
             os.close(fd)
         runs[pid] = rs
         sys_(308, own_pid_ns, PID)  # setns
-_jaild_zygote()
+_jaild_private(_jaild_prepare, _jaild_run, _jaild_zygote)["_jaild_zygote"]()
 `

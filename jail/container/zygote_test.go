@@ -2,6 +2,8 @@ package container
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -259,4 +261,51 @@ func TestZygoteRestart(t *testing.T) {
 	if _, live := z.r.live.Load(z.j.id); live {
 		t.Errorf("the dead zygote's jail %s is still the runner's", z.j.id)
 	}
+}
+
+// TestRemoveCgroupZygoteChild: the reaper's removeCgroup, given a live
+// zygote child's cgroup (on v1 it has none in devices or freezer, which
+// the cgroup manager's Exists, GetAllPids and Freeze read), kills the
+// child and removes the cgroup.
+func TestRemoveCgroupZygoteChild(t *testing.T) {
+	r := testRunner(t)
+	zs := testZygotes(t, failRunner{t}, poolSpec(t, jail.Python, "pass"))
+	wantStatus(t, runZygote(t, zs, poolSpec(t, jail.Python, "pass")), jail.StatusOK) // the zygote is up
+	before := map[string]bool{}
+	r.live.Range(func(k, _ any) bool { before[k.(string)] = true; return true })
+	memDir := func(id string) string {
+		if r.mode.v2 {
+			return filepath.Join("/sys/fs/cgroup", r.cgroupPath(id))
+		}
+		return filepath.Join("/sys/fs/cgroup/memory", r.cgroupPath(id))
+	}
+	spec := poolSpec(t, jail.Python, "import time\nprint('up', flush=True)\ntime.sleep(5)\nprint('slept')")
+	done := make(chan jail.Result, 1)
+	go func() { done <- runZygote(t, zs, spec) }()
+	var child string
+	for i := 0; i < 500 && child == ""; i++ {
+		time.Sleep(10 * time.Millisecond)
+		r.live.Range(func(k, _ any) bool {
+			id := k.(string)
+			if procs, err := os.ReadFile(filepath.Join(memDir(id), "cgroup.procs")); !before[id] && err == nil && len(procs) > 0 {
+				child = id
+			}
+			return child == ""
+		})
+	}
+	if child == "" {
+		t.Fatal("no zygote child with tasks in a cgroup of its own found")
+	}
+	start := time.Now()
+	if err := removeCgroup(r.cgroupPath(child)); err != nil {
+		t.Errorf("removeCgroup: %v", err)
+	}
+	if exists(memDir(child)) {
+		t.Errorf("child cgroup %s still there after removeCgroup", memDir(child))
+	}
+	res := <-done
+	if strings.Contains(string(res.Stdout), "slept") {
+		t.Errorf("the child was not killed: %s %q", res.Status, res.Stdout)
+	}
+	t.Logf("removed in %v; run: %s %q", time.Since(start), res.Status, res.Stdout)
 }
