@@ -309,3 +309,22 @@ func TestRemoveCgroupZygoteChild(t *testing.T) {
 	}
 	t.Logf("removed in %v; run: %s %q", time.Since(start), res.Status, res.Stdout)
 }
+
+// TestZygoteFrameHoldsNoOtherRun: a script runs below the zygote's own
+// frame, whose locals it can read; none of them may come from another
+// run (the wait status of the run the zygote reaped last was one).
+func TestZygoteFrameHoldsNoOtherRun(t *testing.T) {
+	zs := testZygotes(t, failRunner{t}, poolSpec(t, jail.Python, "pass"))
+	first := runZygote(t, zs, poolSpec(t, jail.Python, "raise SystemExit(42)"))
+	wantStatus(t, first, jail.StatusExitNonzero)
+	res := runZygote(t, zs, poolSpec(t, jail.Python, `import sys
+f, seen = sys._getframe(), []
+while f is not None:
+    seen += [(f.f_code.co_name, k, v) for k, v in f.f_locals.items() if type(v) is int and v == 42 << 8]
+    f = f.f_back
+print(seen)`))
+	wantStatus(t, res, jail.StatusOK)
+	if string(res.Stdout) != "[]\n" {
+		t.Errorf("the previous run's wait status is visible: %s", res.Stdout)
+	}
+}
