@@ -2,6 +2,8 @@ package container
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -266,10 +268,22 @@ func TestZygoteRestart(t *testing.T) {
 // TestRemoveCgroupZygoteChild: the reaper's removeCgroup, given a live
 // zygote child's cgroup (on v1 it has none in devices or freezer, which
 // the cgroup manager's Exists, GetAllPids and Freeze read), kills the
-// child and removes the cgroup.
+// child and removes the cgroup. A runner of its own, so that every jail
+// it has is this test's, and its log in the test's output.
 func TestRemoveCgroupZygoteChild(t *testing.T) {
-	r := testRunner(t)
-	zs := testZygotes(t, failRunner{t}, poolSpec(t, jail.Python, "pass"))
+	requireRoot(t)
+	cg := fmt.Sprintf("/jaild-test-%d-removecgroup", os.Getpid())
+	r, err := New(Config{StateDir: t.TempDir(), CgroupParent: cg,
+		Logger: slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); _ = removeCgroup(cg) })
+	zs, err := NewZygotes(r, failRunner{t}, []PoolTemplate{{Language: jail.Python, Spec: poolSpec(t, jail.Python, "pass")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = zs.Close() })
 	wantStatus(t, runZygote(t, zs, poolSpec(t, jail.Python, "pass")), jail.StatusOK) // the zygote is up
 	before := map[string]bool{}
 	r.live.Range(func(k, _ any) bool { before[k.(string)] = true; return true })
@@ -279,11 +293,17 @@ func TestRemoveCgroupZygoteChild(t *testing.T) {
 		}
 		return filepath.Join("/sys/fs/cgroup/memory", r.cgroupPath(id))
 	}
-	spec := poolSpec(t, jail.Python, "import time\nprint('up', flush=True)\ntime.sleep(5)\nprint('slept')")
-	done := make(chan jail.Result, 1)
-	go func() { done <- runZygote(t, zs, spec) }()
+	type outcome struct {
+		res jail.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := zs.Run(context.Background(), poolSpec(t, jail.Python, "import time\nprint('up', flush=True)\ntime.sleep(5)\nprint('slept')"))
+		done <- outcome{res, err}
+	}()
 	var child string
-	for i := 0; i < 500 && child == ""; i++ {
+	for i := 0; i < 1000 && child == ""; i++ {
 		time.Sleep(10 * time.Millisecond)
 		r.live.Range(func(k, _ any) bool {
 			id := k.(string)
@@ -294,7 +314,8 @@ func TestRemoveCgroupZygoteChild(t *testing.T) {
 		})
 	}
 	if child == "" {
-		t.Fatal("no zygote child with tasks in a cgroup of its own found")
+		o := <-done
+		t.Fatalf("no zygote child with tasks in a cgroup of its own found; the run: %s %v %q", o.res.Status, o.err, o.res.Error)
 	}
 	start := time.Now()
 	if err := removeCgroup(r.cgroupPath(child)); err != nil {
@@ -303,11 +324,23 @@ func TestRemoveCgroupZygoteChild(t *testing.T) {
 	if exists(memDir(child)) {
 		t.Errorf("child cgroup %s still there after removeCgroup", memDir(child))
 	}
-	res := <-done
-	if strings.Contains(string(res.Stdout), "slept") {
-		t.Errorf("the child was not killed: %s %q", res.Status, res.Stdout)
+	select {
+	case o := <-done:
+		if strings.Contains(string(o.res.Stdout), "slept") {
+			t.Errorf("the child was not killed: %s %q", o.res.Status, o.res.Stdout)
+		}
+		t.Logf("removed in %v; run: %s %q", time.Since(start), o.res.Status, o.res.Stdout)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run did not end after its cgroup was removed")
 	}
-	t.Logf("removed in %v; run: %s %q", time.Since(start), res.Status, res.Stdout)
+}
+
+// testLogWriter sends a logger's lines to the test's log.
+type testLogWriter struct{ t *testing.T }
+
+func (w testLogWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // TestZygoteFrameHoldsNoOtherRun: a script runs below the zygote's own
