@@ -48,6 +48,10 @@ func readChildReady(conn *net.UnixConn) error {
 			}
 			return fmt.Errorf("zygote child setup: %s", msg)
 		}
+		if err == nil {
+			// The zygote's b"S": the child died before it was a jail.
+			return fmt.Errorf("wait for zygote child setup: got %q", b[:n])
+		}
 		return fmt.Errorf("wait for zygote child setup: got %q: %w", b[:n], err)
 	}
 	return nil

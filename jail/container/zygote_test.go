@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -298,10 +299,21 @@ func TestRemoveCgroupZygoteChild(t *testing.T) {
 		err error
 	}
 	done := make(chan outcome, 1)
+	// The child is looked for once its script has printed: earlier, it
+	// would be killed in its setup, and its run fall back.
+	up := make(chan struct{})
+	var once sync.Once
+	spec := poolSpec(t, jail.Python, "import time\nprint('up', flush=True)\ntime.sleep(5)\nprint('slept')")
+	spec.Output = func(_ jail.Stream, _ []byte) { once.Do(func() { close(up) }) }
 	go func() {
-		res, err := zs.Run(context.Background(), poolSpec(t, jail.Python, "import time\nprint('up', flush=True)\ntime.sleep(5)\nprint('slept')"))
+		res, err := zs.Run(context.Background(), spec)
 		done <- outcome{res, err}
 	}()
+	select {
+	case <-up:
+	case o := <-done:
+		t.Fatalf("the run ended before its script printed: %s %v %q", o.res.Status, o.err, o.res.Error)
+	}
 	var child string
 	for i := 0; i < 1000 && child == ""; i++ {
 		time.Sleep(10 * time.Millisecond)
