@@ -17,8 +17,8 @@ func poolLimits() jail.Limits {
 	l := jail.DefaultLimits()
 	// CPU time stretches with JAILD_TEST_TIME_SCALE: a cold run's budget
 	// covers the interpreter's start, seconds under QEMU's emulation (a
-	// cold node there takes ~2 s of CPU before its script's first line).
-	l.Wall, l.CPUTime, l.Memory, l.Pids = 20*time.Second, time.Second*timeScale, 96<<20, 32
+	// cold node there takes 2-4 s of CPU for a small script).
+	l.Wall, l.CPUTime, l.Memory, l.Pids = 20*time.Second, 1500*time.Millisecond*timeScale, 96<<20, 32
 	return l
 }
 
