@@ -367,6 +367,11 @@ const fs = require('fs'); const Module = require('module');
 // on fds 0-2, and a script's fs.readFileSync(0) would then fail with
 // EAGAIN, and fs.writeSync(1, …) write short (TestPoolNodeStdio).
 require('net'); require('tty');
+// console.log formats its arguments with util's formatWithOptions and
+// inspect, compiled on first use (~1 ms): formatting a few values here
+// compiles them. The public util module's exports load four internal
+// modules (process.moduleLoadList shows them); no other state is kept.
+require('util').formatWithOptions({}, '%s %d %i %f %j %o %O', 's', 1, 2, 1.5, {}, [1], new Map([[1, 'a']]), new Set([1]), { a: [1, { b: 'c' }] }, 1n, null, undefined, true, Symbol('s'), () => 1);
 Module._extensions['.jaild-warm-up'] = (m, f) => m._compile('', f);
 new Module('[jaild warm-up]').load('/[jaild warm-up].jaild-warm-up');
 delete Module._extensions['.jaild-warm-up'];
