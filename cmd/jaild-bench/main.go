@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jaild/jaild/daemon/api"
@@ -145,6 +146,9 @@ func run(o options) (*report, error) {
 	modes := []*modeStats{
 		{Name: "bare python3", run: bare("/usr/bin/python3", "-c", "print(1)")},
 		{Name: "bare node", run: bare("/usr/bin/node", "-e", "console.log(1)")},
+		// The jails' own node (Debian's 18, no start-up snapshot) started
+		// the same way, chrooted into its rootfs: what a jail adds to it.
+		{Name: "bare node (rootfs)", run: bareIn(filepath.Join(o.rootfs, "node"), "/usr/bin/node", "-e", "console.log(1)")},
 		{Name: "bare python3 imports", run: bare("/usr/bin/python3", "-c", importsScript)},
 		{Name: "jaild cold python", run: cold.runner("python", "print(1)", "1\n")},
 		{Name: "jaild warm python", run: warm.runner("python", "print(1)", "1\n")},
@@ -270,6 +274,12 @@ func run(o options) (*report, error) {
 			rep.Ratios[kind+"_"+lang.key+"_p50_minus_bare_ms"] = byName[a].P50 - byName[b].P50
 		}
 	}
+	// Like for like: the rootfs's node outside a jail.
+	for _, kind := range []string{"cold", "warm"} {
+		a, b := "jaild "+kind+" node", "bare node (rootfs)"
+		rep.Ratios[kind+"_node_p50_to_rootfs_node"] = ratio(a, b, p50)
+		rep.Ratios[kind+"_node_p50_minus_rootfs_node_ms"] = byName[a].P50 - byName[b].P50
+	}
 	rep.Load[1] = loadAvg()
 	return rep, nil
 }
@@ -307,10 +317,18 @@ func burst(ctx context.Context, f func(context.Context) error, n, conc int) (tim
 	return time.Since(t0), errs, first
 }
 
-func bare(argv ...string) func(context.Context) error {
+func bare(argv ...string) func(context.Context) error { return bareIn("", argv...) }
+
+// bareIn starts argv chrooted into root ("": not chrooted), with nothing
+// else of a jail.
+func bareIn(root string, argv ...string) func(context.Context) error {
 	return func(ctx context.Context) error {
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}
+		if root != "" {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
+			cmd.Dir = "/"
+		}
 		out, err := cmd.Output()
 		if err == nil && string(out) != "1\n" {
 			err = fmt.Errorf("%s printed %q", argv[0], out)
@@ -368,9 +386,9 @@ func loadAvg() string {
 
 func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "jaild-bench %s, %d CPUs, load %s → %s\n\n", r.Started.Format(time.RFC3339), r.CPUs, r.Load[0], r.Load[1])
-	fmt.Fprintf(w, "%-27s %8s %8s %8s %10s %10s %12s %6s\n", "mode", "p50 ms", "p90 ms", "p99 ms", "runs/s ×1", "runs/s ×8", "CPU ms/run×8", "errors")
+	fmt.Fprintf(w, "%-28s %8s %8s %8s %10s %10s %12s %6s\n", "mode", "p50 ms", "p90 ms", "p99 ms", "runs/s ×1", "runs/s ×8", "CPU ms/run×8", "errors")
 	for _, m := range r.Modes {
-		fmt.Fprintf(w, "%-27s %8.2f %8.2f %8.2f %10.1f %10.1f %12.1f %6d\n", m.Name, m.P50, m.P90, m.P99, m.RPS1, m.RPS8, m.CPU8, m.Errors)
+		fmt.Fprintf(w, "%-28s %8.2f %8.2f %8.2f %10.1f %10.1f %12.1f %6d\n", m.Name, m.P50, m.P90, m.P99, m.RPS1, m.RPS8, m.CPU8, m.Errors)
 	}
 	for _, m := range r.Modes {
 		if m.Error != "" {
