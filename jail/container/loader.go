@@ -369,8 +369,9 @@ const fs = require('fs'); const Module = require('module');
 require('net'); require('tty');
 // console.log formats its arguments with util's formatWithOptions and
 // inspect, compiled on first use: formatting a few values here compiles
-// them (warm console.log(1) p50 15.4 -> 12.6 ms in an A/B). The public util module's exports load four internal
-// modules (process.moduleLoadList shows them); no other state is kept.
+// them (warm console.log(1) p50 15.4 -> 12.6 ms in an A/B). The public
+// util module's exports load four internal modules
+// (process.moduleLoadList shows them); no other state is kept.
 require('util').formatWithOptions({}, '%s %d %i %f %j %o %O', 's', 1, 2, 1.5, {}, [1], new Map([[1, 'a']]), new Set([1]), { a: [1, { b: 'c' }] }, 1n, null, undefined, true, Symbol('s'), () => 1);
 Module._extensions['.jaild-warm-up'] = (m, f) => m._compile('', f);
 new Module('[jaild warm-up]').load('/[jaild warm-up].jaild-warm-up');

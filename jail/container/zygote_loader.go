@@ -301,12 +301,11 @@ const zygoteLoader = pythonRun + `def _jaild_zygote():
                 os.close(fd)
             continue
         if pid == 0:
-            # The script runs below this frame, whose locals it can read
-            # (sys._getframe): nothing of another run may be among them,
-            # such as st, the last wait status the zygote reaped.
+            # The script runs below this frame (returning first would free
+            # its locals, each free a copied page), and can read its
+            # locals (sys._getframe): nothing of another run may be among
+            # them, such as st, the last wait status the zygote reaped.
             del ready, msg, anc, runs, first, st
-            # The script runs below the zygote's frame: returning first
-            # would free its locals, each free a copied page.
             _jaild_run(*child(rs, fds[1:]))
             return
         for fd in fds[1:]:
